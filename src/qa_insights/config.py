@@ -1,0 +1,82 @@
+"""The pipeline's configuration: one validated object per stage, composed here.
+
+Each stage module defines its own ``<Stage>Config`` (a :class:`~qa_insights._base.StrictModel`,
+unknown keys are errors); :class:`PipelineConfig` composes them, and :func:`load_config` reads
+it from YAML (``configs/qa_insights.yaml`` is the documented default).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import Field, ValidationError
+
+from ._base import StrictModel
+from .clean import CleanConfig
+from .errors import ConfigError
+from .load import LoadConfig
+
+__all__ = ["PipelineConfig", "load_config", "CONFIG_DIR", "format_validation_error"]
+
+#: The configs shipped with the package (the repository's top-level ``configs/``).
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+class PipelineConfig(StrictModel):
+    """Configuration of a whole run.
+
+    Parameters
+    ----------
+    seed : int
+        Passed to every random part of every stage: same input + seed -> same output.
+    load : LoadConfig
+        Column mapping, reporting period (month / week / quarter), CSV options.
+    clean : CleanConfig
+        HTML stripping and the kinds of personal data redacted.
+    """
+
+    seed: int = 42
+    load: LoadConfig = Field(default_factory=LoadConfig)
+    clean: CleanConfig = Field(default_factory=CleanConfig)
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem: ``field.path: message``."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        lines.append(f"{where}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def load_config(path: str | os.PathLike | None = None) -> PipelineConfig:
+    """Read and validate a pipeline config from YAML.
+
+    Parameters
+    ----------
+    path : path, optional
+        A YAML file; ``None`` reads ``configs/qa_insights.yaml`` shipped with the package.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not YAML, or has unknown keys or invalid values; the message
+        names the file and each offending field.
+    """
+    file = Path(path) if path is not None else CONFIG_DIR / "qa_insights.yaml"
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{file}: config file not found") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: not valid YAML ({exc})") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: expected a mapping of settings, got {type(raw).__name__}")
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{file}: {format_validation_error(exc)}") from exc
