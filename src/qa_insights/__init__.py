@@ -30,6 +30,18 @@ _EXPORTS: dict[str, str] = {
     "TextEncoder": "qa_insights.embed",
     "PipelineConfig": "qa_insights.config",
     "load_config": "qa_insights.config",
+    "ThemeModel": "qa_insights.themes",
+    "ThemeRegistry": "qa_insights.themes",
+    "theme_trends": "qa_insights.trends",
+    "emerging_themes": "qa_insights.trends",
+    "plot_theme_volume": "qa_insights.trends",
+    "PolicyClassifier": "qa_insights.policy",
+    "PolicyTaxonomy": "qa_insights.policy",
+    "rank_root_causes": "qa_insights.root_causes",
+    "root_causes_for_theme": "qa_insights.root_causes",
+    "distinctive_phrases": "qa_insights.root_causes",
+    "StateStore": "qa_insights.store",
+    "run": "qa_insights.pipeline",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -14,9 +14,14 @@ import yaml
 from pydantic import Field, ValidationError
 
 from ._base import StrictModel
+from ._trends_config import TrendConfig
 from .clean import CleanConfig
+from .embed import EmbedConfig
 from .errors import ConfigError
 from .load import LoadConfig
+from .policy import PolicyConfig
+from .root_causes import RootCauseConfig
+from .themes import ThemeConfig
 
 __all__ = ["PipelineConfig", "load_config", "CONFIG_DIR", "format_validation_error"]
 
@@ -35,11 +40,26 @@ class PipelineConfig(StrictModel):
         Column mapping, reporting period (month / week / quarter), CSV options.
     clean : CleanConfig
         HTML stripping and the kinds of personal data redacted.
+    embed : EmbedConfig
+        Embedding model, backend, cache and how comment and ticket vectors are combined.
+    themes : ThemeConfig
+        Theme discovery and the registry's matching (defaults: ``configs/themes.yaml``).
+    trends : TrendConfig
+        Baseline window and the emerging-theme rules (defaults: ``configs/trends.yaml``).
+    policy : PolicyConfig
+        Policy-area classifier mode and abstention threshold.
+    root_causes : RootCauseConfig
+        Dimensions searched and the ranking's safeguards (defaults: ``configs/root_causes.yaml``).
     """
 
     seed: int = 42
     load: LoadConfig = Field(default_factory=LoadConfig)
     clean: CleanConfig = Field(default_factory=CleanConfig)
+    embed: EmbedConfig = Field(default_factory=EmbedConfig)
+    themes: ThemeConfig = Field(default_factory=ThemeConfig)
+    trends: TrendConfig = Field(default_factory=TrendConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    root_causes: RootCauseConfig = Field(default_factory=RootCauseConfig)
 
 
 def format_validation_error(exc: ValidationError) -> str:
