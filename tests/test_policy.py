@@ -308,9 +308,34 @@ def test_supervised_fallback_and_determinism(supervised_data, taxonomy, zero_sho
     assert pa.tobytes() == pb.tobytes()
     imp = AREA_IDS.index("impersonation")
     np.testing.assert_array_equal(pa[:, imp], zero_shot.predict_proba(embeddings=probe)[:, imp])
-    # the calibrated arrays reproduce what sklearn fitted (a different seed changes them)
+    # the seed drives the out-of-fold split the sigmoids are fitted on, not the final weights
     c = PolicyClassifier(taxonomy, **{**kw, "random_state": 4}).fit(y=y, embeddings=emb[keep])
-    assert not np.array_equal(c.coef_, a.coef_)
+    assert not np.array_equal(c.calibration_, a.calibration_)
+    np.testing.assert_allclose(c.coef_, a.coef_)
+    assert a.blend_.shape == (len(a.supervised_areas_), 2)
+    assert a.neighbour_units_.shape[0] == len(keep)
+    np.testing.assert_allclose(a.centre_, emb[keep].mean(axis=0), atol=1e-6)
+
+
+def test_neighbour_vote_hand_computed():
+    from qa_insights.policy._supervised import neighbour_vote
+
+    neighbours = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    labels = np.array([[1.0, 0.0], [0.0, np.nan], [0.0, 1.0]])
+    q = np.array([[1.0, 0.0]])
+    # k=1: the closest labelled row decides; column 1 skips nothing (row 0 is labelled 0)
+    np.testing.assert_allclose(neighbour_vote(q, neighbours, labels, k=1, temperature=0.0),
+                               [[1.0, 0.0]])
+    # k=2, temperature 0: plain mean over rows 0 and 2 (cos 1, 0.6) for both columns
+    np.testing.assert_allclose(neighbour_vote(q, neighbours, labels, k=2, temperature=0.0),
+                               [[0.5, 0.5]])
+    # temperature weights the closer row: exp(0) vs exp(10 * (0.6 - 1))
+    w = np.exp(-4.0)
+    np.testing.assert_allclose(neighbour_vote(q, neighbours, labels, k=2, temperature=10.0),
+                               [[1 / (1 + w), w / (1 + w)]])
+    # an area with no labelled neighbour votes 0.5
+    np.testing.assert_allclose(neighbour_vote(q, neighbours, np.full((3, 1), np.nan), k=2,
+                                              temperature=1.0), [[0.5]])
 
 
 def test_supervised_learns_the_labelled_areas(supervised_data, taxonomy, zero_shot,
@@ -379,7 +404,7 @@ def test_format_version_and_corrupt_arrays_are_refused(saved, zero_shot):
     with pytest.raises(StateError, match="format version 99"):
         load_policy_classifier(saved, encoder=zero_shot.encoder)
     meta_file.write_text(json.dumps(meta))
-    np.save(saved / "arrays" / "coef.npy", np.ones((1, 5, 397)), allow_pickle=False)
+    np.save(saved / "arrays" / "coef.npy", np.ones((1, 384)), allow_pickle=False)
     with pytest.raises(StateError, match="coef.npy: sha256 differs"):
         load_policy_classifier(saved, encoder=zero_shot.encoder)
     with pytest.raises(StateError, match="no saved policy classifier"):

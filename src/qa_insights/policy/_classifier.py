@@ -11,15 +11,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError, InputError, StateError
 from ._config import DEFAULT_THRESHOLDS
 from ._taxonomy import UNKNOWN, PolicyTaxonomy
+from ._supervised import area_scores, calibrated, fit_area, neighbour_vote, recentre
 from ._zero_shot import area_similarity, loo_calibration
 
 __all__ = ["PolicyClassifier", "label_matrix"]
@@ -87,10 +85,12 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     leave-one-out on the taxonomy's own examples, turns each area's score into a one-vs-rest
     probability. (A softmax over areas was tried and lost: it splits a text that is both
     sexual and about a minor between two areas, macro AP 0.38 against 0.44 on the benchmark.)
-    ``supervised`` fits, per area with at least ``min_labels`` positive and negative labels, a
-    sigmoid-calibrated logistic regression (one-vs-rest) on the embeddings (plus the zero-shot
-    scores and the taxonomy's examples as extra rows, if enabled); other areas keep their
-    zero-shot probability. Rows need not sum to 1, which is what lets a ticket be both
+    ``supervised`` scores, per area with at least ``min_labels`` positive and negative labels,
+    a blend of a logistic regression (one-vs-rest) on the re-centred embeddings, a
+    nearest-neighbour vote of the labelled rows and the zero-shot logit, turned into a
+    probability by a sigmoid fitted on out-of-fold scores (see
+    :mod:`qa_insights.policy._supervised`); the taxonomy's examples count as extra labelled
+    rows if ``taxonomy_rows``. Other areas keep their zero-shot probability. Rows need not sum to 1, which is what lets a ticket be both
     harassment and hate (see ``policy_areas`` in :meth:`predict_frame`).
 
     Parameters
@@ -104,8 +104,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     threshold : float, optional
         Abstention threshold on the top probability; ``None``: the mode's default in
         :data:`~qa_insights.policy.DEFAULT_THRESHOLDS`.
-    multilabel_threshold, min_labels, top_k, description_weight, C,
-    calibration_folds, zero_shot_features, taxonomy_rows, n_alternatives, random_state
+    multilabel_threshold, min_labels, top_k, description_weight, C, knn_k, knn_temperature,
+    knn_weight, zero_shot_weight, tune_blend, calibration_folds, zero_shot_features, taxonomy_rows,
+    n_alternatives, random_state
         See :class:`~qa_insights.policy.PolicyConfig`.
 
     Attributes
@@ -117,6 +118,14 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     threshold_ : float
     supervised_areas_ : list of str
         Areas with their own supervised model (empty in zero-shot mode).
+    centre_ : ndarray (d,)
+        Mean embedding of the training records (zeros in zero-shot mode).
+    coef_, intercept_, calibration_ : ndarray (n_sup, p), (n_sup,), (n_sup, 2)
+        Per supervised area: logistic regression weights and the (slope, offset) sigmoid.
+    blend_ : ndarray (n_sup, 2)
+        Per supervised area: the (knn_weight, zero_shot_weight) in force.
+    neighbour_units_, neighbour_labels_ : ndarray (m, d), (m, n_sup)
+        Re-centred training rows and their 1 / 0 / NaN labels, for the neighbour vote.
     taxonomy_sha256_, encoder_fingerprint_ : str
         Identity of what the model was built from, checked on load and on encoding.
 
@@ -129,8 +138,12 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, taxonomy: PolicyTaxonomy | None = None, *, mode: str = "zero_shot",
                  encoder: Any = None, threshold: float | None = None,
                  multilabel_threshold: float = 0.35, min_labels: int = 10, top_k: int = 5,
-                 description_weight: float = 0.15, C: float = 4.0, calibration_folds: int = 5, zero_shot_features: bool = True,
-                 taxonomy_rows: bool = True, n_alternatives: int = 3,
+                 description_weight: float = 0.15, C: float = 1.0, knn_k: int = 30,
+                 knn_temperature: float = 10.0, knn_weight: float = 8.0,
+                 zero_shot_weight: float = 0.5, tune_blend: bool = False,
+                 calibration_folds: int = 5,
+                 zero_shot_features: bool = False, taxonomy_rows: bool = True,
+                 n_alternatives: int = 3,
                  random_state: int | None = 0) -> None:
         self.taxonomy = taxonomy
         self.mode = mode
@@ -141,6 +154,11 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.top_k = top_k
         self.description_weight = description_weight
         self.C = C
+        self.knn_k = knn_k
+        self.knn_temperature = knn_temperature
+        self.knn_weight = knn_weight
+        self.zero_shot_weight = zero_shot_weight
+        self.tune_blend = tune_blend
         self.calibration_folds = calibration_folds
         self.zero_shot_features = zero_shot_features
         self.taxonomy_rows = taxonomy_rows
@@ -160,6 +178,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
         if not 0.0 <= self.description_weight <= 1.0:
             raise ConfigError("description_weight must be in [0, 1]")
+        if self.knn_k < 1 or self.C <= 0 or self.knn_temperature < 0:
+            raise ConfigError("knn_k must be >= 1, C > 0 and knn_temperature >= 0")
 
     @staticmethod
     def _as_texts(X: Any) -> list[str]:
@@ -202,12 +222,15 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
                                self.example_area_, top_k=self.top_k,
                                description_weight=self.description_weight)
 
-    def _features(self, emb: np.ndarray, zs_scores: np.ndarray) -> np.ndarray:
+    def _features(self, units: np.ndarray, zs_scores: np.ndarray) -> np.ndarray:
         if not self.zero_shot_features:
-            return emb
+            return units
         # the zero-shot logits rather than raw cosines: on the scale where differences between
         # areas matter, so the one C suits them as it suits the embeddings
-        return np.hstack([emb, self.zero_shot_slope_ * zs_scores + self.zero_shot_intercept_])
+        return np.hstack([units, self._zero_shot_logits(zs_scores)])
+
+    def _zero_shot_logits(self, zs_scores: np.ndarray) -> np.ndarray:
+        return self.zero_shot_slope_ * zs_scores + self.zero_shot_intercept_
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Sequence[str] | None = None, y: Any = None, *,
@@ -251,9 +274,13 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             desc, ex, example_area, top_k=self.top_k, description_weight=self.description_weight)
         self.supervised_areas_: list[str] = []
         n_feat = desc.shape[1] + (len(areas) if self.zero_shot_features else 0)
-        self.coef_ = np.zeros((0, self.calibration_folds, n_feat))
-        self.intercept_ = np.zeros((0, self.calibration_folds))
-        self.calibration_ = np.zeros((0, self.calibration_folds, 2))
+        self.centre_ = np.zeros(desc.shape[1])
+        self.coef_ = np.zeros((0, n_feat))
+        self.intercept_ = np.zeros(0)
+        self.calibration_ = np.zeros((0, 2))
+        self.blend_ = np.zeros((0, 2))
+        self.neighbour_units_ = np.zeros((0, desc.shape[1]))
+        self.neighbour_labels_ = np.zeros((0, 0))
         logger.info("policy classifier: %d areas, %d examples, zero-shot map %.2f*s%+.2f",
                     len(areas), len(example_texts), self.zero_shot_slope_,
                     self.zero_shot_intercept_)
@@ -274,42 +301,49 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             self._fit_areas(emb, Y)
 
     def _fit_areas(self, emb: np.ndarray, Y: np.ndarray) -> None:
-        feats = self._features(emb, self._zero_shot_scores(emb))
+        n_records = emb.shape[0]
+        self.centre_ = emb.mean(axis=0)
+        units = recentre(emb, self.centre_)
+        zs = self._zero_shot_scores(emb)
         if self.taxonomy_rows:
-            n_areas = len(self.classes_)
-            ex_feats = self._features(self.example_embeddings_,
-                                      self._zero_shot_scores(self.example_embeddings_))
-            ex_Y = np.eye(n_areas)[self.example_area_]
-            feats = np.vstack([feats, ex_feats])
-            Y = np.vstack([Y, ex_Y])
-        coefs, intercepts, calib, kept = [], [], [], []
+            ex = self.example_embeddings_
+            units = np.vstack([units, recentre(ex, self.centre_)])
+            zs = np.vstack([zs, self._zero_shot_scores(ex)])
+            Y = np.vstack([Y, np.eye(len(self.classes_))[self.example_area_]])
+        feats = self._features(units, zs)
+        zs_logit = self._zero_shot_logits(zs)
+        coefs, intercepts, calib, blends, kept = [], [], [], [], []
         for a, area_id in enumerate(self.classes_):
-            known = ~np.isnan(Y[:, a])
-            y_a = Y[known, a].astype(int)
-            n_pos, n_neg = int(y_a.sum()), int((1 - y_a).sum())
-            if self.taxonomy_rows:
-                # taxonomy rows make every area look labelled; count only the records' labels
-                rec = Y[: Y.shape[0] - len(self.example_area_), a]
-                n_pos, n_neg = int(np.nansum(rec)), int(np.sum(rec == 0))
+            # taxonomy rows make every area look labelled; count only the records' labels
+            rec = Y[:n_records, a]
+            n_pos, n_neg = int(np.nansum(rec)), int(np.sum(rec == 0))
             if min(n_pos, n_neg) < self.min_labels:
                 logger.info("area %s: %d positive / %d negative labels < min_labels=%d, "
                             "zero-shot fallback", area_id, n_pos, n_neg, self.min_labels)
                 continue
-            cv = StratifiedKFold(self.calibration_folds, shuffle=True,
-                                 random_state=self.random_state)
-            base = LogisticRegression(C=self.C, max_iter=2000)
-            cal = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=True)
-            cal.fit(feats[known], y_a)
-            coefs.append([c.estimator.coef_[0] for c in cal.calibrated_classifiers_])
-            intercepts.append([c.estimator.intercept_[0] for c in cal.calibrated_classifiers_])
-            calib.append([[c.calibrators[0].a_, c.calibrators[0].b_]
-                          for c in cal.calibrated_classifiers_])
-            kept.append(str(area_id))
-        self.supervised_areas_ = kept
+            coef, intercept, cal, blend = fit_area(
+                feats, units, zs_logit[:, a], Y[:, a], n_records, C=self.C, k=self.knn_k,
+                temperature=self.knn_temperature, knn_weight=self.knn_weight,
+                zero_shot_weight=self.zero_shot_weight, tune_blend=self.tune_blend,
+                folds=self.calibration_folds,
+                random_state=self.random_state)
+            coefs.append(coef)
+            intercepts.append(intercept)
+            calib.append(cal)
+            blends.append(blend)
+            kept.append(a)
+        self.supervised_areas_ = [str(self.classes_[a]) for a in kept]
         if kept:
             self.coef_ = np.asarray(coefs, dtype=np.float64)
             self.intercept_ = np.asarray(intercepts, dtype=np.float64)
             self.calibration_ = np.asarray(calib, dtype=np.float64)
+            self.blend_ = np.asarray(blends, dtype=np.float64)
+            logger.info("policy classifier: blend weights (knn, zero-shot) per area: %s",
+                        dict(zip(self.supervised_areas_, map(tuple, blends))))
+            # only rows labelled for some supervised area can ever vote
+            voters = ~np.isnan(Y[:, kept]).all(axis=1)
+            self.neighbour_units_ = units[voters]
+            self.neighbour_labels_ = Y[np.ix_(voters, kept)]
         logger.info("policy classifier: supervised models for %d of %d areas",
                     len(kept), len(self.classes_))
 
@@ -329,12 +363,17 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         zs = self._zero_shot_scores(emb)
         proba = expit(self.zero_shot_slope_ * zs + self.zero_shot_intercept_)
         if self.supervised_areas_:
-            feats = self._features(emb, zs)
-            ids = list(self.classes_)
-            for k, area_id in enumerate(self.supervised_areas_):
-                decision = feats @ self.coef_[k].T + self.intercept_[k]
-                a, b = self.calibration_[k, :, 0], self.calibration_[k, :, 1]
-                proba[:, ids.index(area_id)] = expit(-(decision * a + b)).mean(axis=1)
+            cols = [list(self.classes_).index(a) for a in self.supervised_areas_]
+            units = recentre(emb, self.centre_)
+            # small dense products: threaded BLAS only adds contention (see _fit_supervised)
+            with threadpool_limits(limits=1, user_api="blas"):
+                vote = neighbour_vote(units, self.neighbour_units_, self.neighbour_labels_,
+                                      k=self.knn_k, temperature=self.knn_temperature)
+                scores = area_scores(self._features(units, zs), self.coef_, self.intercept_,
+                                     vote, self._zero_shot_logits(zs)[:, cols],
+                                     knn_weight=self.blend_[:, 0],
+                                     zero_shot_weight=self.blend_[:, 1])
+            proba[:, cols] = calibrated(scores, self.calibration_)
         return proba
 
     @property

@@ -7,7 +7,9 @@ Layout of the directory::
     taxonomy.json            the taxonomy the model was built from (its content hashes to the
                              sha256 above)
     arrays/<name>.npy        numeric state, written with ``allow_pickle=False``; each file's
-                             sha256 is in the manifest
+                             sha256 is in the manifest. In supervised mode this includes the
+                             re-centred embeddings of the training rows (the neighbour vote
+                             needs them): derived from the texts, never the texts themselves
 
 Loading checks, and names in the error, every mismatch: format version, a modified or corrupt
 file, a taxonomy other than the one trained on, an encoder with another fingerprint.
@@ -32,11 +34,12 @@ __all__ = ["save_policy_classifier", "load_policy_classifier", "FORMAT_VERSION"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: blended logistic + neighbour-vote model (centre_, neighbour_* arrays, one sigmoid per area)
+FORMAT_VERSION = 2
 _META = "policy_classifier.json"
 _TAXONOMY = "taxonomy.json"
-_ARRAYS = ("description_embeddings_", "example_embeddings_", "example_area_", "coef_",
-           "intercept_", "calibration_")
+_ARRAYS = ("description_embeddings_", "example_embeddings_", "example_area_", "centre_",
+           "coef_", "intercept_", "calibration_", "blend_", "neighbour_units_", "neighbour_labels_")
 _SCALARS = ("zero_shot_slope_", "zero_shot_intercept_", "n_features_in_")
 # parameters that are objects, stored elsewhere (taxonomy) or supplied on load (encoder)
 _NOT_SAVED_PARAMS = ("taxonomy", "encoder")
