@@ -181,6 +181,91 @@ def test_mismatched_input_is_refused(corpus):
         small_model().fit(docs[:5], emb[:4])
 
 
+# ---------------------------------------------------------------------- generated QA data
+PERIODS = ["2026-05", "2026-06"]
+FADING = "satire misapplied"   # planted in the first month only
+NEW = "scam refund macro"      # planted from the second month on
+
+
+@pytest.fixture(scope="module")
+def generated(encode):
+    """Two generated months of failed records' reviewer comments, each month fitted and
+    registered in turn; ``{period: (truth, theme_ids, model)}`` plus the registry."""
+    import tempfile
+    from pathlib import Path
+
+    from qa_insights.datasets import PlantedTheme, generate_assessments
+
+    planted = [PlantedTheme(FADING, "satire_misapplied_new_policy", start_period=PERIODS[0],
+                            pattern="fading", peak_share=0.08, root_cause={"market": "BR"},
+                            end_period=PERIODS[1]),
+               PlantedTheme(NEW, "scam_refund_macro_to_victims", start_period=PERIODS[1],
+                            pattern="sudden", peak_share=0.08,
+                            root_cause={"macro_id": "MAC-SC-07", "market": "ID"})]
+    data = generate_assessments(periods=PERIODS, records_per_period=700, planted=planted, seed=3)
+    truth = data.truth
+    failed = truth["failure_mode"].notna().to_numpy()
+    reg = ThemeRegistry(StateStore(Path(tempfile.mkdtemp()) / "state.db"))
+    out = {}
+    for period in PERIODS:
+        rows = failed & (truth["period"] == period).to_numpy()
+        docs = data.records["reviewer_comment"][rows].tolist()
+        model = ThemeModel.from_config(ThemeConfig(random_state=0)).fit(docs, encode(docs))
+        mapping = reg.update(period, model)
+        ids = dict(zip(mapping["theme"], mapping["theme_id"]))
+        theme_ids = np.array([ids.get(t, "") for t in model.labels_], dtype=object)
+        out[period] = (truth[rows].reset_index(drop=True), theme_ids, model)
+    return out, reg
+
+
+def test_generated_month_themes_are_pure(generated):
+    """Regression guard on one generated month (~280 failure comments, 28 modes).
+
+    Measured (seed 3, 281 comments, 21 themes): purity 0.62, completeness 0.53, every record
+    assigned. Both are limited by the embedding model, see the xfail test below.
+    """
+    out, _ = generated
+    truth, _, model = out[PERIODS[0]]
+    purity, completeness = purity_completeness(model.labels_, truth["failure_mode"])
+    assert purity >= 0.55, (purity, completeness)
+    assert completeness >= 0.45, (purity, completeness)
+    assert np.mean(model.labels_ == -1) <= 0.05
+    assert model.n_themes_ <= 4 * truth["failure_mode"].nunique()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "not reached: the generator writes each failure mode 7-8 ways that all-MiniLM-L6-v2 puts far "
+    "apart. Even an oracle that knows every wording cluster and merges them by average-linkage "
+    "cosine (with or without lemma TF-IDF features) reaches only purity 0.6 / completeness 0.7 "
+    "at 28 themes on 6 months. The model: 0.62 / 0.53 here, 0.78 / 0.41 on a 670-comment month, "
+    "0.91 / 0.27 on two such months."))
+def test_generated_failure_modes_land_in_one_theme(generated):
+    """Issue 4 Done-when: each failure mode in one theme, purity and completeness >= 0.9."""
+    out, _ = generated
+    truth, _, model = out[PERIODS[0]]
+    purity, completeness = purity_completeness(model.labels_, truth["failure_mode"])
+    assert purity >= 0.9 and completeness >= 0.9
+
+
+def test_generated_second_month_keeps_ids_adds_new_and_marks_dormant(generated):
+    """Month 2: background failures continue under month-1 ids, the theme planted from month 2
+    gets ids never seen in month 1, the one planted only in month 1 goes dormant."""
+    out, reg = generated
+    truth1, ids1, _ = out[PERIODS[0]]
+    truth2, ids2, _ = out[PERIODS[1]]
+    seen1 = set(ids1) - {""}
+    background = truth2["planted_theme"].isna().to_numpy()
+    assert np.mean([i in seen1 for i in ids2[background]]) >= 0.5
+    new_ids = pd.Series(ids2[(truth2["planted_theme"] == NEW).to_numpy()]).value_counts()
+    main_new = new_ids.index[:int((new_ids.cumsum() < 0.8 * new_ids.sum()).sum()) + 1]
+    assert len(main_new) and not set(main_new) & seen1
+    status = reg.themes().set_index("theme_id")["status"]
+    assert (status[list(main_new)] == "active").all()
+    fading = pd.Series(ids1[(truth1["planted_theme"] == FADING).to_numpy()]).value_counts()
+    assert status[fading.index[0]] == "dormant"
+    assert (truth2["planted_theme"] != FADING).all()
+
+
 # ---------------------------------------------------------------------- labels
 def test_labeller_hook_and_its_failures_keep_the_keyword_label(corpus):
     docs, _, emb = corpus
@@ -226,6 +311,15 @@ def test_config_validates():
         ThemeConfig(unknown_key=1)
     model = ThemeModel.from_config(ThemeConfig(min_theme_size=7), random_state=3)
     assert model.min_theme_size == 7 and model.random_state == 3
+    with pytest.raises(ValueError):
+        ThemeConfig(min_theme_size=5, min_theme_floor=6)
+
+
+def test_min_theme_size_scales_with_the_month():
+    model = ThemeModel(min_theme_size=10, min_theme_floor=5, min_theme_full_at=3000,
+                       min_theme_share=0.002)
+    assert [model._min_size(n) for n in (50, 600, 1800, 3000, 10000, 20000)] == \
+        [5, 5, 6, 10, 20, 40]
 
 
 # ---------------------------------------------------------------------- registry

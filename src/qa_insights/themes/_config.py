@@ -30,6 +30,8 @@ class ThemeConfig(StrictModel):
     umap_n_components: int = Field(5, ge=2)
     umap_min_dist: float = Field(0.0, ge=0.0)
     min_theme_size: int = Field(10, ge=2)
+    min_theme_floor: int = Field(5, ge=2)
+    min_theme_full_at: int = Field(3000, ge=1)
     min_theme_share: float = Field(0.002, ge=0.0, le=0.5)
     min_samples: int | None = Field(5, ge=1)
     cluster_selection_method: Literal["eom", "leaf"] = "eom"
@@ -54,6 +56,9 @@ class ThemeConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check_ranges(self) -> "ThemeConfig":
+        if self.min_theme_floor > self.min_theme_size:
+            raise ValueError(f"min_theme_floor ({self.min_theme_floor}) > min_theme_size "
+                             f"({self.min_theme_size})")
         if self.min_themes > self.max_themes:
             raise ValueError(f"min_themes ({self.min_themes}) > max_themes ({self.max_themes})")
         if self.ngram_range[0] < 1 or self.ngram_range[0] > self.ngram_range[1]:

@@ -151,6 +151,24 @@ class ThemeRegistry:
                     int((result["status"] != "continued").sum()))
         return result
 
+    def rewind(self, from_period: str) -> list[str]:
+        """Forget every period from ``from_period`` on (latest first), as if never processed.
+
+        Processing periods in order after a rewind gives the ids a first run gave: user edits
+        (labels, pins, merges) are kept, ids created in the forgotten periods are freed.
+
+        Returns
+        -------
+        list of str
+            The periods forgotten, in order.
+        """
+        with self.store.engine.begin() as conn:
+            stored = sorted({r[0] for r in conn.execute(
+                sa.select(PERIODS.c.period).where(PERIODS.c.period >= str(from_period))).all()})
+            for period in reversed(stored):
+                self._forget_period(conn, period)
+        return stored
+
     # ------------------------------------------------------------------ user edits
     def rename(self, theme_id: str, label: str) -> None:
         """Give a theme a user label; later updates keep it."""
@@ -268,8 +286,10 @@ class ThemeRegistry:
         """Ids and centroids of the themes a new period may continue (not merged, not retired)."""
         reg = conn.execute(sa.select(THEMES.c.theme_id, THEMES.c.merged_into,
                                      THEMES.c.pinned)).all()
+        # only earlier periods: matching must not look ahead (and a re-run must not drift)
         rows = conn.execute(sa.select(PERIODS.c.theme_id, PERIODS.c.period, PERIODS.c.size,
-                                      PERIODS.c.centroid)).all()
+                                      PERIODS.c.centroid)
+                            .where(PERIODS.c.period < period)).all()
         periods = sorted({r.period for r in rows})
         owner = {r.theme_id: (r.merged_into or r.theme_id) for r in reg}
         pinned = {r.theme_id: bool(r.pinned) for r in reg}
