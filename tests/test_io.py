@@ -66,3 +66,14 @@ def test_write_json_is_stable(tmp_path):
     a = write_json(tmp_path / "a.json", {"b": 1, "a": [1, 2]}).read_bytes()
     b = write_json(tmp_path / "b.json", {"a": [1, 2], "b": 1}).read_bytes()
     assert a == b
+
+
+def test_outputs_get_the_umask_mode_not_private(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "r.txt", "x")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, type=Path, help="output folder")
     run.add_argument("--config", type=Path, help="pipeline config (YAML)")
     run.add_argument("--period", help="restrict the run to one period, e.g. 2026-10")
+    run.add_argument("--state", help="state database: a file path or any SQLAlchemy URL "
+                                     "(default: OUT/state.db)")
     run.add_argument("--quiet", action="store_true", help="only warnings and errors")
     run.add_argument("--log-file", type=Path, help="also write the log to this file")
 
@@ -72,13 +74,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         source = args.input
     config = load_config(args.config) if args.config else PipelineConfig()
-    result = run(source, args.out, config, period=args.period)
+    result = run(source, args.out, config, period=args.period, state=args.state,
+                 verbose=not args.quiet)
     counts = result.load.counts
     print(f"read {counts['rows_read']} rows: {counts['rows_used']} used, "
           f"{counts['rows_set_aside']} set aside")
     print(result.summary.to_string(index=False))
+    print(_emerging_text(result))
     print(f"outputs: {', '.join(sorted(p.name for p in result.files.values()))} in {result.out_dir}")
     return EXIT_OK
+
+
+def _emerging_text(result) -> str:
+    """The last period's themes with a signal, each with its top root cause, as plain lines."""
+    period = result.periods[-1]
+    emerging = result.emerging(period)
+    if emerging.empty:
+        return f"{period}: no emerging or growing themes"
+    lines = [f"{period}: {len(emerging)} theme(s) with a signal"]
+    causes = result.root_causes
+    for row in emerging.itertuples():
+        top = causes[(causes["theme_id"] == row.theme_id) & (causes["period"] == period)
+                     & (causes["rank"] == 1)]
+        cause = ""
+        if len(top):
+            attrs = ", ".join(f"{k} = {v}" for k, v in top.iloc[0]["attributes"].items())
+            cause = f"; top cause {attrs} (risk ratio {top.iloc[0]['risk_ratio']:.1f})"
+        lines.append(f"  {row.theme_id} [{row.status}, {row.signal}] {row.label}: "
+                     f"{row.count} records, {row.share:.1%} of assessments{cause}")
+    return "\n".join(lines)
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from ._trends_config import TrendConfig
 from .clean import CleanConfig
 from .embed import EmbedConfig
 from .errors import ConfigError
+from .flags import FlagConfig
 from .load import LoadConfig
 from .policy import PolicyConfig
 from .root_causes import RootCauseConfig
@@ -50,6 +51,8 @@ class PipelineConfig(StrictModel):
         Policy-area classifier mode and abstention threshold.
     root_causes : RootCauseConfig
         Dimensions searched and the ranking's safeguards (defaults: ``configs/root_causes.yaml``).
+    flags : FlagConfig
+        Which findings become flags and who they are routed to (``configs/routing.yaml``).
     """
 
     seed: int = 42
@@ -60,6 +63,7 @@ class PipelineConfig(StrictModel):
     trends: TrendConfig = Field(default_factory=TrendConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     root_causes: RootCauseConfig = Field(default_factory=RootCauseConfig)
+    flags: FlagConfig = Field(default_factory=FlagConfig)
 
 
 def format_validation_error(exc: ValidationError) -> str:

@@ -1,8 +1,13 @@
 """The monthly job: the same functions a notebook calls, in pipeline order, writing outputs.
 
-Today the job loads and validates the input (with PII redaction), sets unusable rows aside, and
-writes a per-period summary, the quarantine and a manifest. The theme, trend, policy and
-root-cause stages join it as they land (see README, "What the main job does today").
+load (validate, redact) -> embed (cached) -> policy area per record -> themes per period, matched
+to the registry's stable ids -> trends over every period stored so far -> root causes of the
+flagged and largest themes -> output tables.
+
+Periods are processed in order, as if the job had run once a month: a period's trends see only
+that period and the ones before it (earlier runs' periods come from the state database).
+Processing a period first forgets what the state holds for it and for every later period, so a
+re-run, or a run resumed after a crash, gives what one run in month order gives.
 """
 
 from __future__ import annotations
@@ -11,43 +16,97 @@ import logging
 import os
 import platform
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from . import __version__
-from ._io import write_csv_safe, write_json
+from . import __version__, schema
+from ._io import write_csv_safe, write_json, write_parquet
+from ._pipeline_state import forget_from, load_assignments, save_period_assignments
 from .config import PipelineConfig
+from .errors import InputError
+from .flags import build_flags, read_flags_sql, write_flags, write_flags_sql
 from .load import LoadResult, load_records
+from .outputs import RunTables
+from .report import ThemeReport
+from .store import StateStore
 
-__all__ = ["RunResult", "run"]
+__all__ = ["RunResult", "run", "OUTPUT_FILES"]
 
 logger = logging.getLogger(__name__)
 
 #: Output file names: a contract other tools rely on (documented in README).
-QUARANTINE_FILE = "quarantine.csv"
-SUMMARY_FILE = "summary.csv"
-MANIFEST_FILE = "manifest.json"
+OUTPUT_FILES = {
+    "assignments": "assignments.parquet",
+    "themes": "themes.parquet",
+    "root_causes": "root_causes.parquet",
+    "flags_jsonl": "flags.jsonl",
+    "flags_csv": "flags.csv",
+    "flags_parquet": "flags.parquet",
+    "report_html": "report.html",
+    "report_md": "report.md",
+    "summary": "summary.csv",
+    "quarantine": "quarantine.csv",
+    "manifest": "manifest.json",
+}
+STATE_FILE = "state.db"
+
+#: Root causes are ranked for every theme with a signal and for this many largest themes.
+_TOP_THEMES_FOR_CAUSES = 5
 
 
 @dataclass
 class RunResult:
-    """What a run produced: the loaded data, the per-period summary and where files went."""
+    """What a run produced: the loaded data, the output tables and where the files went."""
 
     load: LoadResult
     summary: pd.DataFrame
+    assignments: pd.DataFrame
+    themes: pd.DataFrame
+    root_causes: pd.DataFrame
+    phrases: pd.DataFrame
+    flags: pd.DataFrame
+    report: Any
+    periods: list[str]
     out_dir: Path
     files: dict[str, Path]
     timings: dict[str, float] = field(default_factory=dict)
 
+    def emerging(self, period: str | None = None) -> pd.DataFrame:
+        """Themes with a signal (strong first) in ``period`` (default: the last one processed)."""
+        period = period or self.periods[-1]
+        rows = self.themes[(self.themes["period"] == period) & (self.themes["signal"] != "none")]
+        order = rows["signal"].map({"strong": 0, "weak": 1})
+        return rows.assign(_o=order).sort_values(["_o", "score"], ascending=[True, False]) \
+                   .drop(columns="_o").reset_index(drop=True)
+
     def _repr_html_(self) -> str:
-        return self.load._repr_html_()
+        return self.report._repr_html_()
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        started = time.perf_counter()
+        logger.info("stage %s ...", name)
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - started
+            self.timings[name] = round(self.timings.get(name, 0.0) + spent, 3)
+            logger.info("stage %s done in %.1f s", name, spent)
 
 
 def run(source: Any, out_dir: str | os.PathLike, config: PipelineConfig | None = None, *,
-        period: str | None = None) -> RunResult:
+        period: str | None = None, state: str | os.PathLike | None = None,
+        verbose: bool = False) -> RunResult:
     """Run the monthly job on ``source`` and write its outputs to ``out_dir``.
 
     Parameters
@@ -59,7 +118,13 @@ def run(source: Any, out_dir: str | os.PathLike, config: PipelineConfig | None =
     config : PipelineConfig, optional
         Defaults to ``PipelineConfig()``.
     period : str, optional
-        Restrict the run to one reporting period (e.g. ``"2026-10"``).
+        Process only this reporting period (e.g. ``"2026-10"``); earlier periods come from the
+        state database if an earlier run stored them.
+    state : path or SQLAlchemy URL, optional
+        The state database (theme registry, stored assignments, embedding cache); default
+        ``out_dir/state.db``.
+    verbose : bool
+        Progress bars on the long steps.
 
     Returns
     -------
@@ -68,43 +133,332 @@ def run(source: Any, out_dir: str | os.PathLike, config: PipelineConfig | None =
     config = config or PipelineConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
+    timer = _Timer()
 
-    started = time.perf_counter()
-    loaded = load_records(source, config.load, clean=config.clean)
-    timings["load"] = round(time.perf_counter() - started, 3)
-
+    with timer.stage("load"):
+        loaded = load_records(source, config.load, clean=config.clean)
     records = loaded.records
+    periods = sorted(records[schema.PERIOD].dropna().unique().tolist())
     if period is not None:
-        known = sorted(records["period"].dropna().unique())
-        if period not in known:
-            from .errors import InputError
-
-            raise InputError(f"period {period!r} is not in the input; it holds {known}",
+        if period not in periods:
+            raise InputError(f"period {period!r} is not in the input; it holds {periods}",
                              source=loaded.source)
-        records = records[records["period"] == period]
+        periods = [period]
+    records = records[records[schema.PERIOD].isin(periods)].reset_index(drop=True)
 
-    summary = loaded.summary() if period is None else loaded.summary().loc[lambda s: s["period"] == period]
+    summary = loaded.summary()
+    with StateStore(state if state is not None else out / STATE_FILE) as store:
+        tables = _analyse(records, periods, loaded, config, store, timer, verbose)
+        with timer.stage("flags_report"):
+            flags, report = _flags_and_report(tables, summary, records, periods, config, store)
+    summary = summary[summary["period"].isin(periods)].reset_index(drop=True)
     files = {
-        "quarantine": write_csv_safe(out / QUARANTINE_FILE, loaded.quarantine),
-        "summary": write_csv_safe(out / SUMMARY_FILE, summary),
+        "assignments": write_parquet(out / OUTPUT_FILES["assignments"], tables["assignments"]),
+        "themes": write_parquet(out / OUTPUT_FILES["themes"], tables["themes"]),
+        "root_causes": write_parquet(out / OUTPUT_FILES["root_causes"],
+                                     _portable_causes(tables["root_causes"])),
+        **{f"flags_{kind}": path for kind, path in write_flags(flags, out).items()},
+        "report_html": Path(report.write_html(out / OUTPUT_FILES["report_html"])),
+        "report_md": Path(report.write_markdown(out / OUTPUT_FILES["report_md"])),
+        "quarantine": write_csv_safe(out / OUTPUT_FILES["quarantine"], loaded.quarantine),
+        "summary": write_csv_safe(out / OUTPUT_FILES["summary"], summary),
     }
     manifest = {
         "qa_insights_version": __version__,
         "python": platform.python_version(),
-        "input": {
-            "source": loaded.source,
-            "sha256": loaded.source_sha256,
-        },
-        "period": period,
+        "input": {"source": loaded.source, "sha256": loaded.source_sha256},
+        "periods": periods,
         "counts": loaded.counts,
         "records_in_run": int(len(records)),
         "config": config.model_dump(mode="json"),
         "seed": config.seed,
-        "timings_s": timings,
-        "outputs": sorted(p.name for p in files.values()),
+        "embedding_model": tables["model_fingerprint"],
+        "timings_s": timer.timings,
+        "outputs": sorted([p.name for p in files.values()] + [OUTPUT_FILES["manifest"]]),
     }
-    files["manifest"] = write_json(out / MANIFEST_FILE, manifest)
-    logger.info("run finished: %d records used, %d set aside; outputs in %s",
-                loaded.counts["rows_used"], loaded.counts["rows_set_aside"], out)
-    return RunResult(load=loaded, summary=summary, out_dir=out, files=files, timings=timings)
+    files["manifest"] = write_json(out / OUTPUT_FILES["manifest"], manifest)
+    logger.info("run finished: %d records used, %d set aside, %d periods; outputs in %s",
+                loaded.counts["rows_used"], loaded.counts["rows_set_aside"], len(periods), out)
+    return RunResult(load=loaded, summary=summary, assignments=tables["assignments"],
+                     themes=tables["themes"], root_causes=tables["root_causes"],
+                     phrases=tables["phrases"], flags=flags, report=report, periods=periods,
+                     out_dir=out, files=files, timings=timer.timings)
+
+
+def _portable_causes(causes: pd.DataFrame) -> pd.DataFrame:
+    """Root causes for Parquet: ``attributes`` as a JSON object string, the same in every row."""
+    if "attributes_json" not in causes.columns:
+        return causes
+    return causes.drop(columns="attributes").rename(columns={"attributes_json": "attributes"})
+
+
+# ---------------------------------------------------------------------------------------------
+def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
+             config: PipelineConfig, store: StateStore, timer: _Timer,
+             verbose: bool) -> dict[str, Any]:
+    from .embed import EmbeddingCache, TextEncoder, combine_embeddings
+    from .themes import ThemeModel, ThemeRegistry
+
+    emb = config.embed
+    encoder = TextEncoder(model=emb.model, backend=emb.backend, batch_size=emb.batch_size,
+                          max_seq_length=emb.max_seq_length, n_threads=emb.n_threads,
+                          cache=EmbeddingCache(store) if emb.cache else None, verbose=verbose)
+    comments = records[schema.REVIEWER_COMMENT].fillna("").astype(str)
+    tickets = records[schema.TICKET_TEXT].fillna("").astype(str)
+    has_comment = (comments.str.strip() != "").to_numpy()
+    has_ticket = (tickets.str.strip() != "").to_numpy()
+    with timer.stage("embed"):
+        comment_vecs = encoder.encode(comments.tolist())
+        ticket_vecs = encoder.encode(tickets.tolist())
+        theme_vecs = combine_embeddings(comment_vecs, ticket_vecs, has_comment, has_ticket,
+                                        mode=emb.combine, comment_weight=emb.comment_weight)
+
+    with timer.stage("policy"):
+        policy = _policy_areas(records, ticket_vecs, comment_vecs, has_ticket, config, encoder)
+
+    registry = ThemeRegistry(store, config.themes)
+    # Processing a period redoes it and everything after it, so a re-run (or a run resumed
+    # after a crash) gives exactly what one run in month order gives.
+    later = [p for p in registry.rewind(periods[0]) if p not in periods]
+    forget_from(store, periods[0])
+    if later:
+        logger.warning("re-processing %s discarded the stored results of later periods %s; "
+                       "run them again", periods[0], later)
+    # The theme's displayed text: the reviewer comment, or the ticket where there is none.
+    docs = comments.where(has_comment, tickets)
+    failed_or_unknown = (records[schema.QA_RESULT].astype("string").str.lower() != "pass") \
+        .fillna(True).to_numpy()
+    in_scope = failed_or_unknown & (has_comment | has_ticket)
+    theme_ids = pd.Series(pd.NA, index=records.index, dtype="string")
+    is_outlier = pd.Series(False, index=records.index)
+    theme_info: list[pd.DataFrame] = []
+    with timer.stage("themes"):
+        for p in periods:
+            rows = np.flatnonzero((records[schema.PERIOD] == p).to_numpy() & in_scope)
+            model = ThemeModel.from_config(config.themes, random_state=config.seed)
+            model.fit(docs.iloc[rows].tolist(), theme_vecs[rows])
+            mapping = registry.update(p, model)
+            local_to_id = dict(zip(mapping["theme"], mapping["theme_id"]))
+            labels = np.asarray(model.labels_)
+            theme_ids.iloc[rows] = [local_to_id.get(int(t), pd.NA) if t >= 0 else pd.NA
+                                    for t in labels]
+            is_outlier.iloc[rows] = labels < 0
+            info = model.themes_.assign(period=p, theme_id=[local_to_id[int(t)]
+                                                             for t in model.themes_["theme"]])
+            theme_info.append(info)
+            frame = pd.DataFrame({
+                "record_id": records[schema.RECORD_ID].iloc[rows].to_numpy(),
+                "period": p, "theme_id": theme_ids.iloc[rows].to_numpy(),
+                "qa_result": records[schema.QA_RESULT].iloc[rows].to_numpy(),
+                "policy_area": policy["policy_area"].iloc[rows].to_numpy(),
+            })
+            # passes are stored too: they are part of the period's volume for trends
+            rest = np.flatnonzero((records[schema.PERIOD] == p).to_numpy() & ~in_scope)
+            frame = pd.concat([frame, pd.DataFrame({
+                "record_id": records[schema.RECORD_ID].iloc[rest].to_numpy(), "period": p,
+                "theme_id": pd.NA, "qa_result": records[schema.QA_RESULT].iloc[rest].to_numpy(),
+                "policy_area": policy["policy_area"].iloc[rest].to_numpy(),
+            })], ignore_index=True)
+            save_period_assignments(store, p, frame)
+
+    labels_now = registry.themes().set_index("theme_id")["label"]
+    assignments = pd.DataFrame({
+        "record_id": records[schema.RECORD_ID],
+        "period": records[schema.PERIOD],
+        "theme_id": theme_ids,
+        "theme_label": theme_ids.map(labels_now).astype("string"),
+        "is_outlier": is_outlier.astype(bool),
+        "in_theme_scope": in_scope,
+        "policy_area": policy["policy_area"],
+        "policy_confidence": policy["policy_confidence"],
+        "policy_source": policy["policy_source"],
+    })
+
+    with timer.stage("trends"):
+        from .trends import theme_trends
+
+        history = load_assignments(store, up_to=periods[-1])
+        history = history[history["period"] <= periods[-1]]
+        trends = theme_trends(history, config.trends)
+
+    with timer.stage("root_causes"):
+        causes, phrases, per_theme = _root_causes(records, assignments, trends, periods,
+                                                  comment_vecs, loaded, config, encoder)
+
+    themes = _theme_table(trends, pd.concat(theme_info, ignore_index=True), labels_now,
+                          per_theme, assignments)
+    last = (records[schema.PERIOD] == periods[-1]).to_numpy()
+    theme_map = _theme_map(theme_vecs[last], theme_ids[last].reset_index(drop=True),
+                           labels_now, config.seed)
+    return {"assignments": assignments, "themes": themes, "root_causes": causes,
+            "phrases": phrases, "theme_map": theme_map, "model_fingerprint": encoder.fingerprint}
+
+
+def _flags_and_report(tables: dict[str, Any], summary: pd.DataFrame, records: pd.DataFrame,
+                      periods: list[str], config: PipelineConfig, store: StateStore):
+    """Flags for every processed period (in order, each against the flags before it) and the
+    stakeholder report of the last one."""
+    # flags of the periods being redone are forgotten, like their themes
+    stored = read_flags_sql(store)
+    if len(stored) and (stored["period"] >= periods[0]).any():
+        keep = stored[stored["period"] < periods[0]]
+        _replace_flags(store, keep)
+    themes = tables["themes"]
+    known = sorted(themes["period"].unique().tolist()) or periods
+    assignments = tables["assignments"].join(
+        records[["qa_result", "market", "queue", "reviewer_comment"]])
+    all_flags, run_tables = [], None
+    for p in periods:
+        previous = read_flags_sql(store)
+        previous = previous[previous["period"] < p]
+        run_tables = RunTables(
+            period=p, periods=[q for q in known if q <= p], summary=summary,
+            assignments=assignments[assignments["period"] <= p],
+            themes=themes[themes["period"] <= p], root_causes=tables["root_causes"],
+            phrases=tables["phrases"],
+            theme_map=tables["theme_map"] if p == periods[-1] else None)
+        flags = build_flags(run_tables, config.flags, previous if len(previous) else None)
+        write_flags_sql(flags, store)
+        all_flags.append(flags)
+    flags = pd.concat(all_flags, ignore_index=True) if all_flags else pd.DataFrame()
+    return flags, ThemeReport(run_tables)
+
+
+def _replace_flags(store: StateStore, keep: pd.DataFrame) -> None:
+    import sqlalchemy as sa
+
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM qa_flags"))
+    if len(keep):
+        write_flags_sql(keep, store)
+
+
+def _theme_map(vectors: np.ndarray, theme_ids: pd.Series, labels: pd.Series,
+               seed: int) -> pd.DataFrame | None:
+    """2-D positions of the period's theme centroids (PCA), bubble size = records."""
+    from sklearn.decomposition import PCA
+
+    ids = theme_ids.dropna()
+    names = sorted(ids.unique().tolist())
+    if len(names) < 3:
+        return None
+    cents = np.stack([vectors[ids.index[ids == t]].mean(axis=0) for t in names])
+    xy = PCA(n_components=2, svd_solver="full", random_state=seed).fit_transform(cents)
+    return pd.DataFrame({"theme_id": names, "x": xy[:, 0], "y": xy[:, 1],
+                         "count": [int((ids == t).sum()) for t in names],
+                         "label": [labels.get(t, t) for t in names]})
+
+
+def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: np.ndarray,
+                  has_ticket: np.ndarray, config: PipelineConfig, encoder) -> pd.DataFrame:
+    """Policy area of every record: the reviewer's label where set, else the classifier's."""
+    from .policy import PolicyClassifier, PolicyTaxonomy
+
+    pcfg = config.policy
+    taxonomy = (PolicyTaxonomy.from_yaml(pcfg.taxonomy_path) if pcfg.taxonomy_path
+                else PolicyTaxonomy.default())
+    # the ticket says what the content is; the comment stands in where there is no ticket
+    vecs = np.where(has_ticket[:, None], ticket_vecs, comment_vecs)
+    human = pd.Series(_lenient_labels(taxonomy, records[schema.POLICY_AREA]),
+                      index=records.index, dtype=object)
+    params = pcfg.classifier_params()
+    params["random_state"] = config.seed
+    clf = PolicyClassifier(taxonomy, encoder=encoder, **params)
+    labelled = human.notna().to_numpy()
+    if pcfg.mode == "supervised":
+        clf.fit(y=human[labelled].tolist(), embeddings=vecs[labelled])
+    else:
+        clf.fit()
+    predicted = clf.predict_frame(embeddings=vecs) if len(vecs) else pd.DataFrame(
+        {"policy_area": [], "policy_confidence": []})
+    predicted.index = records.index
+    area = human.where(labelled, predicted["policy_area"])
+    confidence = pd.Series(np.where(labelled, 1.0, predicted["policy_confidence"]),
+                           index=records.index, dtype=float)
+    source = pd.Series(np.where(labelled, "reviewer", "model"), index=records.index)
+    return pd.DataFrame({"policy_area": area.astype("string"), "policy_confidence": confidence,
+                         "policy_source": source})
+
+
+def _lenient_labels(taxonomy, labels: pd.Series) -> list[str | None]:
+    """Human labels mapped to area ids; a label no area claims counts as unlabelled."""
+    out = []
+    for label in labels.tolist():
+        try:
+            out.append(taxonomy.canonical_label(None if pd.isna(label) else label))
+        except ValueError:
+            out.append(None)
+    return out
+
+
+def _root_causes(records: pd.DataFrame, assignments: pd.DataFrame, trends: pd.DataFrame,
+                 periods: list[str], comment_vecs: np.ndarray, loaded: LoadResult,
+                 config: PipelineConfig, encoder):
+    """Root causes of every theme with a signal and of the largest themes, per period."""
+    from .outputs import PHRASE_COLUMNS
+    from .root_causes import CANDIDATE_COLUMNS, RootCauseCategorizer, root_causes_for_theme
+
+    categorizer = RootCauseCategorizer(encoder=encoder, config=config.root_causes.category).fit()
+    frame = records.assign(theme_id=assignments["theme_id"])
+    dims = [c for c in loaded.categorical_columns if c in frame.columns
+            and frame[c].notna().any()]
+    cause_rows, phrase_rows, per_theme = [], [], {}
+    for p in periods:
+        in_p = trends[(trends["period"] == p) & (trends["count"] > 0)]
+        chosen = set(in_p.loc[in_p["signal"] != "none", "theme_id"])
+        chosen |= set(in_p.nlargest(_TOP_THEMES_FOR_CAUSES, "count")["theme_id"])
+        for theme_id in sorted(chosen):
+            mask = ((frame["period"] == p) & (frame["theme_id"] == theme_id)).fillna(False)
+            idx = np.flatnonzero(mask.to_numpy())
+            order = np.argsort(frame[schema.RECORD_ID].to_numpy()[idx], kind="stable")
+            result = root_causes_for_theme(
+                frame, frame[["record_id", "theme_id"]], theme_id, p, dimensions=dims,
+                config=config.root_causes, embeddings=comment_vecs[idx[order]],
+                categorizer=categorizer)
+            cand = result.candidates.assign(theme_id=theme_id, period=p)
+            cause_rows.append(cand)
+            phrase_rows.append(result.phrases.assign(theme_id=theme_id, period=p))
+            per_theme[(theme_id, p)] = result
+    causes = pd.concat(cause_rows, ignore_index=True) if cause_rows else pd.DataFrame(
+        columns=["theme_id", "period", *CANDIDATE_COLUMNS])
+    phrases = pd.concat(phrase_rows, ignore_index=True) if phrase_rows else pd.DataFrame(
+        columns=list(PHRASE_COLUMNS))
+    front = ["theme_id", "period"]
+    causes = causes[front + [c for c in causes.columns if c not in front]]
+    phrases = phrases[front + [c for c in phrases.columns if c not in front]]
+    return causes, phrases, per_theme
+
+
+def _theme_table(trends: pd.DataFrame, info: pd.DataFrame, labels_now: pd.Series,
+                 per_theme: dict, assignments: pd.DataFrame) -> pd.DataFrame:
+    """One row per theme and period: the trend statistics with labels, keywords and causes."""
+    info = info.drop_duplicates(["theme_id", "period"])[
+        ["theme_id", "period", "keywords", "representative_docs"]]
+    # an empty month has no themes: keep the keys' types so the merge still lines up
+    info = info.astype({"theme_id": "string", "period": "string"})
+    trends = trends.astype({"theme_id": "string", "period": "string"})
+    table = trends.merge(info, on=["theme_id", "period"], how="left")
+    table.insert(2, "label", table["theme_id"].map(labels_now).astype("string"))
+    table = table.rename(columns={"representative_docs": "representative_comments",
+                                  "rate_ratio_ci_low": "rr_ci_low",
+                                  "rate_ratio_ci_high": "rr_ci_high"})
+    majority = (assignments.dropna(subset=["theme_id"])
+                .groupby(["theme_id", "period"])["policy_area"]
+                .agg(lambda s: s.value_counts().index[0]))
+    table["policy_area"] = [majority.get((t, p), pd.NA) for t, p in
+                            zip(table["theme_id"], table["period"])]
+    cats, conf, impact = [], [], []
+    for t, p in zip(table["theme_id"], table["period"]):
+        result = per_theme.get((t, p))
+        tag = result.category if result is not None else None
+        cats.append(tag.category if tag is not None else pd.NA)
+        conf.append(tag.confidence if tag is not None else np.nan)
+        impact.append(result.impact.get("impact", np.nan) if result is not None else np.nan)
+    table["root_cause_category"] = pd.Series(cats, dtype="string")
+    table["root_cause_category_confidence"] = conf
+    table["impact_fail_rate"] = impact
+    for col in ("keywords", "representative_comments"):
+        table[col] = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else []
+                      for v in table[col]]
+    return table.sort_values(["period", "count"], ascending=[True, False],
+                             kind="stable").reset_index(drop=True)
