@@ -273,7 +273,7 @@ def test_yaml_config_errors_name_file_and_field(tmp_path, text, expected):
 def test_yaml_syntax_error_and_missing_file(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("column_map:\n  a: record_id\n b: [\n")
-    with pytest.raises(ConfigError, match=r"broken\.yaml: invalid YAML at line 3"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml: not valid YAML at line 3"):
         LoadConfig.from_yaml(path)
     with pytest.raises(ConfigError, match="nope.yaml"):
         LoadConfig.from_yaml(tmp_path / "nope.yaml")

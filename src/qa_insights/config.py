@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
 from pydantic import Field, ValidationError
 
-from ._base import StrictModel
+from ._base import StrictModel, format_validation_error, read_yaml
 from ._trends_config import TrendConfig
 from .clean import CleanConfig
 from .embed import EmbedConfig
@@ -24,7 +23,7 @@ from .policy import PolicyConfig
 from .root_causes import RootCauseConfig
 from .themes import ThemeConfig
 
-__all__ = ["PipelineConfig", "load_config", "CONFIG_DIR", "format_validation_error"]
+__all__ = ["PipelineConfig", "load_config", "CONFIG_DIR"]
 
 #: The configs shipped with the package (the repository's top-level ``configs/``).
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -66,15 +65,6 @@ class PipelineConfig(StrictModel):
     flags: FlagConfig = Field(default_factory=FlagConfig)
 
 
-def format_validation_error(exc: ValidationError) -> str:
-    """One line per problem: ``field.path: message``."""
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        lines.append(f"{where}: {err['msg']}")
-    return "; ".join(lines)
-
-
 def load_config(path: str | os.PathLike | None = None) -> PipelineConfig:
     """Read and validate a pipeline config from YAML.
 
@@ -90,12 +80,7 @@ def load_config(path: str | os.PathLike | None = None) -> PipelineConfig:
         names the file and each offending field.
     """
     file = Path(path) if path is not None else CONFIG_DIR / "qa_insights.yaml"
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{file}: config file not found") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: not valid YAML ({exc})") from exc
+    raw = read_yaml(file, "config file")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from ._base import StrictModel
+from ._base import StrictModel, format_validation_error, read_yaml
 from ._load_read import read_source
 from ._load_validate import apply_column_map, check_columns, validate_rows
 from .errors import ConfigError
@@ -120,17 +119,7 @@ class LoadConfig(StrictModel):
             the message names the file and the field.
         """
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+        data = read_yaml(path, "config file")
         if data is None:
             data = {}
         if isinstance(data, dict) and set(data) == {"load"}:
@@ -141,11 +130,8 @@ class LoadConfig(StrictModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            lines = []
-            for err in exc.errors():
-                loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-                lines.append(f"{loc}: {err['msg']}")
-            raise ConfigError(f"{path}: invalid load config: " + "; ".join(lines)) from None
+            raise ConfigError(f"{path}: invalid load config: "
+                              f"{format_validation_error(exc)}") from None
 
 
 @dataclass

@@ -10,7 +10,10 @@ content: every writer escapes it for the format it writes.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -18,7 +21,7 @@ from .errors import InputError
 
 __all__ = [
     "RunTables", "SUMMARY_COLUMNS", "ASSIGNMENT_COLUMNS", "THEME_COLUMNS", "ROOT_CAUSE_COLUMNS",
-    "PHRASE_COLUMNS", "THEME_MAP_COLUMNS",
+    "PHRASE_COLUMNS", "THEME_MAP_COLUMNS", "as_list",
 ]
 
 #: One row per period.
@@ -105,3 +108,24 @@ class RunTables:
         """The period before :attr:`period` in :attr:`periods`, or ``None`` for the first."""
         i = list(self.periods).index(self.period)
         return self.periods[i - 1] if i > 0 else None
+
+
+def as_list(value: Any) -> list:
+    """A list cell as read back from any writer: a list, an array, JSON text, or missing.
+
+    Missing values (None, NA, NaN) give ``[]``; JSON text of a list is parsed, other text is one
+    item; missing items inside a list are dropped.
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return [value]
+        return parsed if isinstance(parsed, list) else [value]
+    try:
+        return [v for v in list(value)
+                if v is not None and v is not pd.NA and not (isinstance(v, float) and math.isnan(v))]
+    except TypeError:
+        return []

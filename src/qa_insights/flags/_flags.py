@@ -41,7 +41,7 @@ from .._base import StrictModel, sha256_text
 from .._io import atomic_write_text, write_csv_safe, write_parquet
 from .._trends_config import STRONG_STATUSES, TrendConfig
 from ..errors import InputError
-from ..outputs import RunTables
+from ..outputs import RunTables, as_list
 from ..report import format_attributes
 from ._routing import RoutingTable
 
@@ -136,20 +136,6 @@ def _text(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return None
     return str(value)
-
-
-def _as_list(value: Any) -> list:
-    if value is None or value is pd.NA:
-        return []
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return [value]
-        return parsed if isinstance(parsed, list) else [value]
-    if isinstance(value, float) and math.isnan(value):
-        return []
-    return list(value)
 
 
 def _attributes(value: Any) -> dict[str, str]:
@@ -319,7 +305,7 @@ class _Builder:
                     score=float(_json_number(r.score) or 0.0), summary=summary,
                     root_causes=self.cause_dicts(causes),
                     evidence_record_ids=self.evidence(
-                        *(_as_list(e) for e in causes["evidence_record_ids"].head(1)),
+                        *(as_list(e) for e in causes["evidence_record_ids"].head(1)),
                         records["record_id"].sort_values(kind="mergesort")),
                     route_to=self.c.routing.route(area, queues, markets)))
             if kind != "weak_signal" and "root_cause" in self.c.kinds:
@@ -343,7 +329,7 @@ class _Builder:
             policy_area=area, severity=self.severity(area, c0["risk_ratio"]),
             score=float(_json_number(c0["score"]) or 0.0), summary=summary,
             root_causes=self.cause_dicts(causes),
-            evidence_record_ids=self.evidence(_as_list(c0["evidence_record_ids"])),
+            evidence_record_ids=self.evidence(as_list(c0["evidence_record_ids"])),
             route_to=self.c.routing.route(area, queues, markets))]
 
     def policy_flags(self) -> list[dict[str, Any]]:
@@ -431,7 +417,7 @@ def _apply_status(flags: list[dict[str, Any]], previous: pd.DataFrame | None,
             "summary": (f"Resolved: {_KIND_TEXT[row['kind']].lower()} {what}, flagged in "
                         f"{row['period']}, is no longer flagged in {tables.period}."),
             "root_causes": [], "evidence_record_ids": [],
-            "route_to": [str(g) for g in _as_list(row.get("route_to"))]
+            "route_to": [str(g) for g in as_list(row.get("route_to"))]
             or list(config.routing.default)})
     return flags + resolved
 
@@ -492,7 +478,7 @@ def flags_to_records(flags: pd.DataFrame) -> list[dict[str, Any]]:
         for c in FLAG_COLUMNS:
             value = row.get(c)
             if c in _LIST_COLUMNS:
-                value = _as_list(value)
+                value = as_list(value)
                 if c == "root_causes":
                     value = [{**item, "attributes": _attributes(item.get("attributes"))}
                              for item in value]

@@ -14,10 +14,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from .._base import StrictModel
+from .._base import StrictModel, format_validation_error, read_yaml
 from ..errors import ConfigError
 
 __all__ = ["RoutingRule", "RoutingTable", "default_routing_path"]
@@ -75,18 +74,12 @@ class RoutingTable(StrictModel):
     def from_yaml(cls, path: str | os.PathLike) -> "RoutingTable":
         """Read and validate a routing table; :class:`ConfigError` names the file and problem."""
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read routing table: {exc}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        data = read_yaml(path, "routing table")
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}"
-                                 for e in exc.errors())
-            raise ConfigError(f"{path}: invalid routing table: {problems}") from exc
+            raise ConfigError(f"{path}: invalid routing table: "
+                              f"{format_validation_error(exc)}") from exc
 
     @classmethod
     def default_table(cls) -> "RoutingTable":

@@ -12,10 +12,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from .._base import StrictModel, sha256_text
+from .._base import StrictModel, read_yaml, sha256_text
 from ..errors import ConfigError
 
 __all__ = ["PolicyArea", "PolicyTaxonomy", "SEVERITIES", "UNKNOWN", "default_taxonomy_path"]
@@ -156,15 +155,7 @@ class PolicyTaxonomy(StrictModel):
             the file and the area.
         """
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the policy taxonomy: {exc}") from exc
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_yaml(path, "policy taxonomy"), source=str(path))
 
     @classmethod
     def default(cls) -> "PolicyTaxonomy":

@@ -22,7 +22,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from .._io import atomic_write_text
-from ..outputs import RunTables
+from ..outputs import RunTables, as_list
 from ..trends import STRONG_STATUSES
 from ._charts import figure_json, theme_map_figure, volume_figure
 
@@ -107,22 +107,6 @@ def _p(value: Any) -> MdSafe:
 def _int(value: Any) -> MdSafe:
     v = _num(value)
     return MdSafe("–" if math.isnan(v) else f"{int(round(v)):,}")
-
-
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return [value]
-        return parsed if isinstance(parsed, list) else [value]
-    try:
-        return [v for v in list(value) if v is not None and not (isinstance(v, float)
-                                                                 and math.isnan(v))]
-    except TypeError:
-        return []
 
 
 def _as_attributes(value: Any) -> dict[str, Any]:
@@ -268,7 +252,7 @@ class ThemeReport:
                 "policy_area": r.policy_area,
                 "category": r.root_cause_category,
                 "category_confidence": _pct(r.root_cause_category_confidence, 0),
-                "keywords": [str(k) for k in _as_list(r.keywords)[:8]],
+                "keywords": [str(k) for k in as_list(r.keywords)[:8]],
                 "root_causes": [{
                     "rank": _int(c.rank), "where": format_attributes(c.attributes),
                     "risk_ratio": _ratio(c.risk_ratio, c.rr_ci_low, c.rr_ci_high),
@@ -284,8 +268,8 @@ class ThemeReport:
 
     def _examples(self, row, causes: pd.DataFrame) -> list[str]:
         seen: list[str] = []
-        pools = [_as_list(row.representative_comments)]
-        pools += [_as_list(c) for c in causes["example_comments"]]
+        pools = [as_list(row.representative_comments)]
+        pools += [as_list(c) for c in causes["example_comments"]]
         a = self.tables.assignments
         pools.append(a.loc[(a["period"] == self.tables.period) & (a["theme_id"] == row.theme_id),
                            "reviewer_comment"].dropna().tolist())
