@@ -484,3 +484,14 @@ def test_supervised_beats_zero_shot_on_openai_moderation(openai_moderation_jsonl
     assert ap_sup > ap_zs + 0.01, (ap_sup, ap_zs)
     acc_sup = (sup.set_params(threshold=0.0).predict(embeddings=emb[idx_te]) == y[idx_te]).mean()
     assert acc_sup > 0.5  # measured 0.59 (six areas, no abstention)
+
+
+def test_missing_labels_of_every_kind_are_unlabelled():
+    import pandas as pd
+
+    from qa_insights.policy import PolicyTaxonomy
+
+    tax = PolicyTaxonomy.default()
+    labels = pd.Series(["hate_speech", pd.NA, None, float("nan"), "", "unknown"], dtype=object)
+    assert tax.canonical_labels(labels) == ["hate_speech", None, None, None, None, None]
+    assert tax.canonical_labels(labels.astype("string")) == ["hate_speech"] + [None] * 5

@@ -382,6 +382,9 @@ def test_registry_rerun_is_idempotent_and_edits_survive(tmp_path, months):
     themes = reg.themes().set_index("theme_id")
     assert themes.loc[sla_id, "status"] == "merged"
     assert themes.loc[sla_id, "merged_into"] == ids1["macro"]
+    # only the merged theme is "merged": the others keep their own status
+    assert themes.loc[ids1["escalation"], "status"] != "merged"
+    assert (themes["status"] == "merged").sum() == 1
     m3 = reg.update("2026-03", m2)
     assert mode_ids(m3, m2, t2)["sla"] == ids1["macro"]
     assert (reg.lineage()["kind"] == "user_merge").any()

@@ -385,7 +385,7 @@ def _lenient_labels(taxonomy, labels: pd.Series) -> list[str | None]:
     out = []
     for label in labels.tolist():
         try:
-            out.append(taxonomy.canonical_label(None if pd.isna(label) else label))
+            out.append(taxonomy.canonical_label(label))
         except ValueError:
             out.append(None)
     return out

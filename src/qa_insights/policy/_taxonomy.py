@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 from pydantic import Field, ValidationError, field_validator
 
 from .._base import StrictModel, read_yaml, sha256_text
@@ -191,7 +192,7 @@ class PolicyTaxonomy(StrictModel):
         Returns ``None`` for missing labels (None, NaN, empty, ``"unknown"``); raises
         ``ValueError`` for a label no area claims.
         """
-        if label is None or (isinstance(label, float) and label != label):
+        if label is None or label is pd.NA or (isinstance(label, float) and label != label):
             return None
         key = _normalise_label(label)
         if not key or key == UNKNOWN:

@@ -254,7 +254,7 @@ class ThemeRegistry:
 
     # ------------------------------------------------------------------ internals
     def _status(self, row, periods: list[str], latest: str | None) -> str:
-        if row.merged_into is not None:
+        if isinstance(row.merged_into, str):  # pandas reads a missing one back as NaN
             return "merged"
         if not isinstance(row.last_period, str):
             return "dormant"
