@@ -246,19 +246,15 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
             info = model.themes_.assign(period=p, theme_id=[local_to_id[int(t)]
                                                              for t in model.themes_["theme"]])
             theme_info.append(info)
+            # every record of the period is stored (passes with no theme): all of them are
+            # the period's volume for trends
+            in_p = np.flatnonzero((records[schema.PERIOD] == p).to_numpy())
             frame = pd.DataFrame({
-                "record_id": records[schema.RECORD_ID].iloc[rows].to_numpy(),
-                "period": p, "theme_id": theme_ids.iloc[rows].to_numpy(),
-                "qa_result": records[schema.QA_RESULT].iloc[rows].to_numpy(),
-                "policy_area": policy["policy_area"].iloc[rows].to_numpy(),
+                "record_id": records[schema.RECORD_ID].iloc[in_p].to_numpy(), "period": p,
+                "theme_id": theme_ids.iloc[in_p].to_numpy(),
+                "qa_result": records[schema.QA_RESULT].iloc[in_p].to_numpy(),
+                "policy_area": policy["policy_area"].iloc[in_p].to_numpy(),
             })
-            # passes are stored too: they are part of the period's volume for trends
-            rest = np.flatnonzero((records[schema.PERIOD] == p).to_numpy() & ~in_scope)
-            frame = pd.concat([frame, pd.DataFrame({
-                "record_id": records[schema.RECORD_ID].iloc[rest].to_numpy(), "period": p,
-                "theme_id": pd.NA, "qa_result": records[schema.QA_RESULT].iloc[rest].to_numpy(),
-                "policy_area": policy["policy_area"].iloc[rest].to_numpy(),
-            })], ignore_index=True)
             save_period_assignments(store, p, frame)
 
     labels_now = registry.themes().set_index("theme_id")["label"]
@@ -277,9 +273,7 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
     with timer.stage("trends"):
         from .trends import theme_trends
 
-        history = load_assignments(store, up_to=periods[-1])
-        history = history[history["period"] <= periods[-1]]
-        trends = theme_trends(history, config.trends)
+        trends = theme_trends(load_assignments(store, up_to=periods[-1]), config.trends)
 
     with timer.stage("root_causes"):
         causes, phrases, per_theme = _root_causes(records, assignments, trends, periods,
