@@ -12,6 +12,7 @@ re-run, or a run resumed after a crash, gives what one run in month order gives.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
@@ -26,9 +27,11 @@ import pandas as pd
 
 from . import __version__, schema
 from ._io import write_csv_safe, write_json, write_parquet
+from ._period_cache import (chain_digest, context_digest, forget_results_from, frame_digest,
+                            load_period_results, save_period_results, stored_digests)
 from ._pipeline_state import forget_from, load_assignments, save_period_assignments
 from .config import PipelineConfig
-from .errors import InputError
+from .errors import InputError, StateError
 from .flags import build_flags, read_flags_sql, write_flags, write_flags_sql
 from .load import LoadResult, load_records
 from .outputs import RunTables
@@ -55,6 +58,9 @@ OUTPUT_FILES = {
 }
 STATE_FILE = "state.db"
 
+#: Per theme and period, besides its candidates: what the theme table shows of its root causes.
+_EXTRA_COLUMNS = ("theme_id", "period", "root_cause_category", "root_cause_category_confidence",
+                  "impact_fail_rate")
 #: Root causes are ranked for every theme with a signal and for this many largest themes.
 _TOP_THEMES_FOR_CAUSES = 5
 
@@ -193,37 +199,111 @@ def _portable_causes(causes: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
+#: What a processed period keeps in the state database (see ``qa_insights._period_cache``).
+_PERIOD_KINDS = ("assignments", "theme_info", "causes", "phrases", "extras")
+_ASSIGNMENT_COLUMNS = ["record_id", "theme_id", "is_outlier", "in_theme_scope", "policy_area",
+                       "policy_confidence", "policy_source"]
+
+
+def _build_encoder(config: PipelineConfig, store: StateStore, verbose: bool):
+    """The run's text encoder, caching in the state database."""
+    from .embed import EmbeddingCache, TextEncoder
+
+    emb = config.embed
+    return TextEncoder(model=emb.model, backend=emb.backend, batch_size=emb.batch_size,
+                       max_seq_length=emb.max_seq_length, n_threads=emb.n_threads,
+                       cache=EmbeddingCache(store) if emb.cache else None, verbose=verbose)
+
+
+def _load_taxonomy(config: PipelineConfig):
+    from .policy import PolicyTaxonomy
+
+    path = config.policy.taxonomy_path
+    return PolicyTaxonomy.from_yaml(path) if path else PolicyTaxonomy.default()
+
+
+def _period_digests(records: pd.DataFrame, periods: list[str], config: PipelineConfig,
+                    store: StateStore, registry, encoder, taxonomy,
+                    labelled: np.ndarray) -> dict[str, str]:
+    """Each period's digest: what its results depend on, chained from the period before."""
+    edits = registry.themes()
+    edits = edits[edits["pinned"].astype(bool) | edits["merged_into"].notna()]
+    context = context_digest({
+        "qa_insights": __version__,
+        "config": config.model_dump(mode="json"),
+        "model": encoder.fingerprint,
+        "taxonomy": taxonomy.sha256,
+        "registry_edits": [[str(t), bool(p), None if pd.isna(m) else str(m)] for t, p, m in
+                           zip(edits["theme_id"], edits["pinned"], edits["merged_into"])],
+        # a supervised policy model learns from every labelled record of the run
+        "policy_training": (frame_digest(records[labelled])
+                            if config.policy.mode == "supervised" else None),
+    })
+    stored = stored_digests(store)
+    earlier = sorted(p for p in stored if p < periods[0])
+    previous = stored[earlier[-1]] if earlier else ""
+    digests = {}
+    period_of = records[schema.PERIOD].to_numpy()
+    for p in periods:
+        previous = digests[p] = chain_digest(previous, context, records[period_of == p])
+    return digests
+
+
 def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
              config: PipelineConfig, store: StateStore, timer: _Timer,
              verbose: bool) -> dict[str, Any]:
-    from .embed import EmbeddingCache, TextEncoder, combine_embeddings
+    from .embed import combine_embeddings
     from .themes import ThemeModel, ThemeRegistry
 
     emb = config.embed
-    encoder = TextEncoder(model=emb.model, backend=emb.backend, batch_size=emb.batch_size,
-                          max_seq_length=emb.max_seq_length, n_threads=emb.n_threads,
-                          cache=EmbeddingCache(store) if emb.cache else None, verbose=verbose)
+    encoder = _build_encoder(config, store, verbose)
+    registry = ThemeRegistry(store, config.themes)
+    taxonomy = _load_taxonomy(config)
     comments = records[schema.REVIEWER_COMMENT].fillna("").astype(str)
     tickets = records[schema.TICKET_TEXT].fillna("").astype(str)
     has_comment = (comments.str.strip() != "").to_numpy()
     has_ticket = (tickets.str.strip() != "").to_numpy()
+    human = pd.Series(_lenient_labels(taxonomy, records[schema.POLICY_AREA]),
+                      index=records.index, dtype=object)
+    labelled = human.notna().to_numpy()
+    period_of = records[schema.PERIOD].to_numpy()
+
+    with timer.stage("reuse_check"):
+        digests = _period_digests(records, periods, config, store, registry, encoder, taxonomy,
+                                  labelled)
+        stored = stored_digests(store)
+        n_reused = 0
+        while n_reused < len(periods) and stored.get(periods[n_reused]) == digests[periods[n_reused]]:
+            n_reused += 1
+    reused, todo = periods[:n_reused], periods[n_reused:]
+    if reused:
+        logger.info("periods %s are unchanged since an earlier run: their stored results are "
+                    "used", reused)
+    if todo:
+        # Processing a period redoes it and everything after it, so a re-run (or a run resumed
+        # after a crash) gives exactly what one run in month order gives.
+        later = [p for p in registry.rewind(todo[0]) if p not in periods]
+        forget_from(store, todo[0])
+        forget_results_from(store, todo[0])
+        if later:
+            logger.warning("re-processing %s discarded the stored results of later periods %s; "
+                           "run them again", todo[0], later)
+    todo_mask = np.isin(period_of, todo)
+    last_mask = period_of == periods[-1]
+
     with timer.stage("embed"):
-        comment_vecs = encoder.encode(comments.tolist())
-        ticket_vecs = encoder.encode(tickets.tolist())
+        # only what is computed needs vectors: the periods to process, the last period's theme
+        # map, and the labelled records a supervised policy model learns from
+        need = todo_mask | last_mask | (labelled if config.policy.mode == "supervised" else False)
+        comment_vecs, ticket_vecs = _encode_rows(encoder, [comments, tickets],
+                                                 np.flatnonzero(need))
         theme_vecs = combine_embeddings(comment_vecs, ticket_vecs, has_comment, has_ticket,
                                         mode=emb.combine, comment_weight=emb.comment_weight)
 
     with timer.stage("policy"):
-        policy = _policy_areas(records, ticket_vecs, comment_vecs, has_ticket, config, encoder)
+        policy = _policy_areas(records, ticket_vecs, comment_vecs, has_ticket, config, encoder,
+                               predict=todo_mask)
 
-    registry = ThemeRegistry(store, config.themes)
-    # Processing a period redoes it and everything after it, so a re-run (or a run resumed
-    # after a crash) gives exactly what one run in month order gives.
-    later = [p for p in registry.rewind(periods[0]) if p not in periods]
-    forget_from(store, periods[0])
-    if later:
-        logger.warning("re-processing %s discarded the stored results of later periods %s; "
-                       "run them again", periods[0], later)
     # The theme's displayed text: the reviewer comment, or the ticket where there is none.
     docs = comments.where(has_comment, tickets)
     failed_or_unknown = (records[schema.QA_RESULT].astype("string").str.lower() != "pass") \
@@ -231,10 +311,10 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
     in_scope = failed_or_unknown & (has_comment | has_ticket)
     theme_ids = pd.Series(pd.NA, index=records.index, dtype="string")
     is_outlier = pd.Series(False, index=records.index)
-    theme_info: list[pd.DataFrame] = []
+    theme_info: dict[str, pd.DataFrame] = {}
     with timer.stage("themes"):
-        for p in periods:
-            rows = np.flatnonzero((records[schema.PERIOD] == p).to_numpy() & in_scope)
+        for p in todo:
+            rows = np.flatnonzero((period_of == p) & in_scope)
             model = ThemeModel.from_config(config.themes, random_state=config.seed)
             model.fit(docs.iloc[rows].tolist(), theme_vecs[rows])
             mapping = registry.update(p, model)
@@ -243,12 +323,11 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
             theme_ids.iloc[rows] = [local_to_id.get(int(t), pd.NA) if t >= 0 else pd.NA
                                     for t in labels]
             is_outlier.iloc[rows] = labels < 0
-            info = model.themes_.assign(period=p, theme_id=[local_to_id[int(t)]
-                                                             for t in model.themes_["theme"]])
-            theme_info.append(info)
+            theme_info[p] = model.themes_.assign(
+                period=p, theme_id=[local_to_id[int(t)] for t in model.themes_["theme"]])
             # every record of the period is stored (passes with no theme): all of them are
             # the period's volume for trends
-            in_p = np.flatnonzero((records[schema.PERIOD] == p).to_numpy())
+            in_p = np.flatnonzero(period_of == p)
             frame = pd.DataFrame({
                 "record_id": records[schema.RECORD_ID].iloc[in_p].to_numpy(), "period": p,
                 "theme_id": theme_ids.iloc[in_p].to_numpy(),
@@ -257,35 +336,84 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
             })
             save_period_assignments(store, p, frame)
 
-    labels_now = registry.themes().set_index("theme_id")["label"]
     assignments = pd.DataFrame({
         "record_id": records[schema.RECORD_ID],
         "period": records[schema.PERIOD],
         "theme_id": theme_ids,
-        "theme_label": theme_ids.map(labels_now).astype("string"),
         "is_outlier": is_outlier.astype(bool),
         "in_theme_scope": in_scope,
         "policy_area": policy["policy_area"],
         "policy_confidence": policy["policy_confidence"],
         "policy_source": policy["policy_source"],
     })
-
     with timer.stage("trends"):
         from .trends import theme_trends
 
         trends = theme_trends(load_assignments(store, up_to=periods[-1]), config.trends)
 
     with timer.stage("root_causes"):
-        causes, phrases, per_theme = _root_causes(records, assignments, trends, periods,
-                                                  comment_vecs, loaded, config, encoder)
+        causes, phrases, extras = _root_causes(records, assignments, trends, todo, comment_vecs,
+                                               loaded, config, encoder)
 
-    themes = _theme_table(trends, pd.concat(theme_info, ignore_index=True), labels_now,
-                          per_theme, assignments)
-    last = (records[schema.PERIOD] == periods[-1]).to_numpy()
-    theme_map = _theme_map(theme_vecs[last], theme_ids[last].reset_index(drop=True),
+    for p in todo:
+        save_period_results(store, p, digests[p], {
+            "assignments": assignments.loc[period_of == p, _ASSIGNMENT_COLUMNS],
+            "theme_info": theme_info[p][["theme_id", "period", "keywords",
+                                         "representative_docs"]],
+            "causes": _portable_causes(causes[causes["period"] == p]),
+            "phrases": phrases[phrases["period"] == p],
+            "extras": extras[extras["period"] == p]})
+    # Every period's tables are read back from the state, computed or reused alike, so a run
+    # that reuses a period gives exactly the outputs of the run that computed it.
+    by_period = {p: load_period_results(store, p, _PERIOD_KINDS) for p in periods}
+    for p in reused:
+        _restore_assignments(assignments, np.flatnonzero(period_of == p),
+                             by_period[p]["assignments"])
+    parts = {kind: [by_period[p][kind] for p in periods] for kind in _PERIOD_KINDS}
+    causes = _restore_causes(pd.concat(parts["causes"], ignore_index=True))
+    phrases = pd.concat(parts["phrases"], ignore_index=True)
+    extras = pd.concat(parts["extras"], ignore_index=True)
+
+    labels_now = registry.themes().set_index("theme_id")["label"]
+    assignments.insert(3, "theme_label", assignments["theme_id"].map(labels_now).astype("string"))
+    themes = _theme_table(trends, pd.concat(parts["theme_info"], ignore_index=True), labels_now,
+                          extras, assignments)
+    theme_map = _theme_map(theme_vecs[last_mask],
+                           assignments["theme_id"][last_mask].reset_index(drop=True),
                            labels_now, config.seed)
     return {"assignments": assignments, "themes": themes, "root_causes": causes,
             "phrases": phrases, "theme_map": theme_map, "model_fingerprint": encoder.fingerprint}
+
+
+def _encode_rows(encoder, columns: list[pd.Series], rows: np.ndarray) -> list[np.ndarray]:
+    """Vectors of the texts at ``rows`` of each column; other rows stay zero (never read)."""
+    out = []
+    for texts in columns:
+        vecs = encoder.encode(texts.iloc[rows].tolist())
+        full = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+        full[rows] = vecs
+        out.append(full)
+    return out
+
+
+def _restore_assignments(assignments: pd.DataFrame, rows: np.ndarray,
+                         stored: pd.DataFrame) -> None:
+    """Put a reused period's stored per-record results at ``rows`` (same records, same order)."""
+    if not np.array_equal(assignments["record_id"].iloc[rows].astype(str).to_numpy(),
+                          stored["record_id"].astype(str).to_numpy()):
+        raise StateError("stored results of a period do not line up with its records although "
+                         "their digests match; delete the state database and run again")
+    for col in _ASSIGNMENT_COLUMNS[1:]:
+        assignments.iloc[rows, assignments.columns.get_loc(col)] = stored[col].to_numpy()
+
+
+def _restore_causes(causes: pd.DataFrame) -> pd.DataFrame:
+    """Stored (portable) root causes back to the in-memory form: ``attributes`` as a dict."""
+    from .root_causes import CANDIDATE_COLUMNS
+
+    out = causes.rename(columns={"attributes": "attributes_json"})
+    out["attributes"] = [json.loads(v) for v in out["attributes_json"]]
+    return out[["theme_id", "period", *CANDIDATE_COLUMNS]].reset_index(drop=True)
 
 
 def _flags_and_report(tables: dict[str, Any], summary: pd.DataFrame, records: pd.DataFrame,
@@ -344,13 +472,18 @@ def _theme_map(vectors: np.ndarray, theme_ids: pd.Series, labels: pd.Series,
 
 
 def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: np.ndarray,
-                  has_ticket: np.ndarray, config: PipelineConfig, encoder) -> pd.DataFrame:
-    """Policy area of every record: the reviewer's label where set, else the classifier's."""
-    from .policy import PolicyClassifier, PolicyTaxonomy
+                  has_ticket: np.ndarray, config: PipelineConfig, encoder,
+                  predict: np.ndarray | None = None) -> pd.DataFrame:
+    """Policy area of every record: the reviewer's label where set, else the classifier's.
+
+    Only rows where ``predict`` is true are classified (all by default); the others are NA. A
+    supervised model learns from every labelled record, predicted or not.
+    """
+    from .policy import PolicyClassifier
 
     pcfg = config.policy
-    taxonomy = (PolicyTaxonomy.from_yaml(pcfg.taxonomy_path) if pcfg.taxonomy_path
-                else PolicyTaxonomy.default())
+    taxonomy = _load_taxonomy(config)
+    predict = np.ones(len(records), dtype=bool) if predict is None else np.asarray(predict)
     # the ticket says what the content is; the comment stands in where there is no ticket
     vecs = np.where(has_ticket[:, None], ticket_vecs, comment_vecs)
     human = pd.Series(_lenient_labels(taxonomy, records[schema.POLICY_AREA]),
@@ -359,18 +492,27 @@ def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: 
     params["random_state"] = config.seed
     clf = PolicyClassifier(taxonomy, encoder=encoder, **params)
     labelled = human.notna().to_numpy()
-    if pcfg.mode == "supervised":
-        clf.fit(y=human[labelled].tolist(), embeddings=vecs[labelled])
-    else:
-        clf.fit()
-    predicted = clf.predict_frame(embeddings=vecs) if len(vecs) else pd.DataFrame(
-        {"policy_area": [], "policy_confidence": []})
-    predicted.index = records.index
-    area = human.where(labelled, predicted["policy_area"])
-    confidence = pd.Series(np.where(labelled, 1.0, predicted["policy_confidence"]),
-                           index=records.index, dtype=float)
-    source = pd.Series(np.where(labelled, "reviewer", "model"), index=records.index)
-    return pd.DataFrame({"policy_area": area.astype("string"), "policy_confidence": confidence,
+    rows = np.flatnonzero(predict)
+    area = pd.Series(pd.NA, index=records.index, dtype="string")
+    confidence = pd.Series(np.nan, index=records.index, dtype=float)
+    source = pd.Series(pd.NA, index=records.index, dtype=object)
+    if len(rows):
+        if pcfg.mode == "supervised":
+            clf.fit(y=human[labelled].tolist(), embeddings=vecs[labelled])
+        else:
+            clf.fit()
+        # one period at a time: a matrix product's last bits depend on how many rows it holds,
+        # so this keeps a period's results the same whichever other periods a run includes
+        period_of = records[schema.PERIOD].to_numpy()
+        for p in pd.unique(period_of[rows]):
+            at = rows[period_of[rows] == p]
+            predicted = clf.predict_frame(embeddings=vecs[at])
+            mine = labelled[at]
+            area.iloc[at] = np.where(mine, human.iloc[at].to_numpy(dtype=object),
+                                     predicted["policy_area"].to_numpy(dtype=object))
+            confidence.iloc[at] = np.where(mine, 1.0, predicted["policy_confidence"].to_numpy())
+            source.iloc[at] = np.where(mine, "reviewer", "model")
+    return pd.DataFrame({"policy_area": area, "policy_confidence": confidence,
                          "policy_source": source})
 
 
@@ -388,15 +530,17 @@ def _lenient_labels(taxonomy, labels: pd.Series) -> list[str | None]:
 def _root_causes(records: pd.DataFrame, assignments: pd.DataFrame, trends: pd.DataFrame,
                  periods: list[str], comment_vecs: np.ndarray, loaded: LoadResult,
                  config: PipelineConfig, encoder):
-    """Root causes of every theme with a signal and of the largest themes, per period."""
+    """Root causes of every theme with a signal and of the largest themes, per period, and each
+    such theme's root-cause category and impact (``extras``)."""
     from .outputs import PHRASE_COLUMNS
     from .root_causes import CANDIDATE_COLUMNS, RootCauseCategorizer, root_causes_for_theme
 
-    categorizer = RootCauseCategorizer(encoder=encoder, config=config.root_causes.category).fit()
+    categorizer = (RootCauseCategorizer(encoder=encoder, config=config.root_causes.category).fit()
+                   if periods else None)
     frame = records.assign(theme_id=assignments["theme_id"])
     dims = [c for c in loaded.categorical_columns if c in frame.columns
             and frame[c].notna().any()]
-    cause_rows, phrase_rows, per_theme = [], [], {}
+    cause_rows, phrase_rows, extra_rows = [], [], []
     for p in periods:
         in_p = trends[(trends["period"] == p) & (trends["count"] > 0)]
         chosen = set(in_p.loc[in_p["signal"] != "none", "theme_id"])
@@ -412,7 +556,13 @@ def _root_causes(records: pd.DataFrame, assignments: pd.DataFrame, trends: pd.Da
             cand = result.candidates.assign(theme_id=theme_id, period=p)
             cause_rows.append(cand)
             phrase_rows.append(result.phrases.assign(theme_id=theme_id, period=p))
-            per_theme[(theme_id, p)] = result
+            tag = result.category
+            extra_rows.append({
+                "theme_id": theme_id, "period": p,
+                "root_cause_category": tag.category if tag is not None else None,
+                "root_cause_category_confidence": (float(tag.confidence) if tag is not None
+                                                   else np.nan),
+                "impact_fail_rate": float(result.impact.get("impact", np.nan))})
     causes = pd.concat(cause_rows, ignore_index=True) if cause_rows else pd.DataFrame(
         columns=["theme_id", "period", *CANDIDATE_COLUMNS])
     phrases = pd.concat(phrase_rows, ignore_index=True) if phrase_rows else pd.DataFrame(
@@ -420,11 +570,14 @@ def _root_causes(records: pd.DataFrame, assignments: pd.DataFrame, trends: pd.Da
     front = ["theme_id", "period"]
     causes = causes[front + [c for c in causes.columns if c not in front]]
     phrases = phrases[front + [c for c in phrases.columns if c not in front]]
-    return causes, phrases, per_theme
+    extras = pd.DataFrame(extra_rows, columns=list(_EXTRA_COLUMNS)).astype(
+        {"theme_id": "string", "period": "string", "root_cause_category": "string",
+         "root_cause_category_confidence": float, "impact_fail_rate": float})
+    return causes, phrases, extras
 
 
 def _theme_table(trends: pd.DataFrame, info: pd.DataFrame, labels_now: pd.Series,
-                 per_theme: dict, assignments: pd.DataFrame) -> pd.DataFrame:
+                 extras: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
     """One row per theme and period: the trend statistics with labels, keywords and causes."""
     info = info.drop_duplicates(["theme_id", "period"])[
         ["theme_id", "period", "keywords", "representative_docs"]]
@@ -441,16 +594,9 @@ def _theme_table(trends: pd.DataFrame, info: pd.DataFrame, labels_now: pd.Series
                 .agg(lambda s: s.value_counts().index[0]))
     table["policy_area"] = [majority.get((t, p), pd.NA) for t, p in
                             zip(table["theme_id"], table["period"])]
-    cats, conf, impact = [], [], []
-    for t, p in zip(table["theme_id"], table["period"]):
-        result = per_theme.get((t, p))
-        tag = result.category if result is not None else None
-        cats.append(tag.category if tag is not None else pd.NA)
-        conf.append(tag.confidence if tag is not None else np.nan)
-        impact.append(result.impact.get("impact", np.nan) if result is not None else np.nan)
-    table["root_cause_category"] = pd.Series(cats, dtype="string")
-    table["root_cause_category_confidence"] = conf
-    table["impact_fail_rate"] = impact
+    extras = extras.astype({"theme_id": "string", "period": "string"})
+    table = table.merge(extras, on=["theme_id", "period"], how="left")
+    table["root_cause_category"] = table["root_cause_category"].astype("string")
     for col in ("keywords", "representative_comments"):
         table[col] = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else []
                       for v in table[col]]
