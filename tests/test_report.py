@@ -245,11 +245,17 @@ def test_report_without_map_or_history():
 
 
 def test_run_tables_checks_columns(tables):
-    with pytest.raises(InputError, match="themes lacks column"):
+    # a bad table is a bug in the code that made it, not bad input (the CLI exits 1, not 2)
+    with pytest.raises(ValueError, match="themes lacks column") as err:
         RunTables(period="2026-10", periods=PERIODS, summary=tables.summary,
                   assignments=tables.assignments, themes=tables.themes.drop(columns="status"),
                   root_causes=tables.root_causes, phrases=tables.phrases)
-    with pytest.raises(InputError, match="not in periods"):
+    assert not isinstance(err.value, InputError)
+    with pytest.raises(TypeError, match="summary must be a DataFrame"):
+        RunTables(period="2026-10", periods=PERIODS, summary=None,
+                  assignments=tables.assignments, themes=tables.themes,
+                  root_causes=tables.root_causes, phrases=tables.phrases)
+    with pytest.raises(ValueError, match="not in periods"):
         RunTables(period="2026-11", periods=PERIODS, summary=tables.summary,
                   assignments=tables.assignments, themes=tables.themes,
                   root_causes=tables.root_causes, phrases=tables.phrases)

@@ -17,8 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import InputError
-
 __all__ = [
     "RunTables", "SUMMARY_COLUMNS", "ASSIGNMENT_COLUMNS", "THEME_COLUMNS", "ROOT_CAUSE_COLUMNS",
     "PHRASE_COLUMNS", "THEME_MAP_COLUMNS", "as_list",
@@ -76,8 +74,11 @@ class RunTables:
 
     Raises
     ------
-    InputError
-        A table lacks a required column, or ``period`` is not in ``periods``.
+    TypeError
+        A table is not a DataFrame.
+    ValueError
+        A table lacks a required column, or ``period`` is not in ``periods``. (Not an
+        ``InputError``: these tables are made by code, so a bad one is a bug, not bad input.)
     """
 
     period: str
@@ -95,13 +96,13 @@ class RunTables:
             if frame is None and name == "theme_map":
                 continue
             if not isinstance(frame, pd.DataFrame):
-                raise InputError(f"RunTables.{name} must be a DataFrame, got "
+                raise TypeError(f"RunTables.{name} must be a DataFrame, got "
                                  f"{type(frame).__name__}")
             missing = [c for c in columns if c not in frame.columns]
             if missing:
-                raise InputError(f"RunTables.{name} lacks column(s): {', '.join(missing)}")
+                raise ValueError(f"RunTables.{name} lacks column(s): {', '.join(missing)}")
         if self.period not in list(self.periods):
-            raise InputError(f"RunTables.period {self.period!r} is not in periods "
+            raise ValueError(f"RunTables.period {self.period!r} is not in periods "
                              f"{list(self.periods)[-5:]}")
 
     def previous_period(self) -> str | None:
