@@ -291,12 +291,19 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
     todo_mask = np.isin(period_of, todo)
     last_mask = period_of == periods[-1]
 
+    # Themes are found in the failed assessments (and those without a result).
+    failed_or_unknown = (records[schema.QA_RESULT].astype("string").str.lower() != "pass") \
+        .fillna(True).to_numpy()
+    in_scope = failed_or_unknown & (has_comment | has_ticket)
     with timer.stage("embed"):
         # only what is computed needs vectors: the periods to process, the last period's theme
-        # map, and the labelled records a supervised policy model learns from
+        # map, and the labelled records a supervised policy model learns from; of those, the
+        # ticket of every record (policy area), the comment only where a theme needs it or there
+        # is no ticket to classify
         need = todo_mask | last_mask | (labelled if config.policy.mode == "supervised" else False)
-        comment_vecs, ticket_vecs = _encode_rows(encoder, [comments, tickets],
-                                                 np.flatnonzero(need))
+        comment_vecs, ticket_vecs = _encode_rows(
+            encoder, [comments, tickets],
+            [np.flatnonzero(need & (in_scope | ~has_ticket)), np.flatnonzero(need)])
         theme_vecs = combine_embeddings(comment_vecs, ticket_vecs, has_comment, has_ticket,
                                         mode=emb.combine, comment_weight=emb.comment_weight)
 
@@ -306,9 +313,6 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
 
     # The theme's displayed text: the reviewer comment, or the ticket where there is none.
     docs = comments.where(has_comment, tickets)
-    failed_or_unknown = (records[schema.QA_RESULT].astype("string").str.lower() != "pass") \
-        .fillna(True).to_numpy()
-    in_scope = failed_or_unknown & (has_comment | has_ticket)
     theme_ids = pd.Series(pd.NA, index=records.index, dtype="string")
     is_outlier = pd.Series(False, index=records.index)
     theme_info: dict[str, pd.DataFrame] = {}
@@ -385,10 +389,10 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
             "phrases": phrases, "theme_map": theme_map, "model_fingerprint": encoder.fingerprint}
 
 
-def _encode_rows(encoder, columns: list[pd.Series], rows: np.ndarray) -> list[np.ndarray]:
-    """Vectors of the texts at ``rows`` of each column; other rows stay zero (never read)."""
+def _encode_rows(encoder, columns: list[pd.Series], rows: list[np.ndarray]) -> list[np.ndarray]:
+    """Vectors of the texts at ``rows[i]`` of ``columns[i]``; other rows stay zero (never read)."""
     out = []
-    for texts in columns:
+    for texts, rows in zip(columns, rows):
         vecs = encoder.encode(texts.iloc[rows].tolist())
         full = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
         full[rows] = vecs
