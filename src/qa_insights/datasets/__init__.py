@@ -25,7 +25,8 @@ from ._attributes import (
 )
 from ._catalogue import FAILURE_MODES, POLICY_AREAS, ROOT_CAUSE_CATEGORIES, FailureMode
 from ._generator import (
-    DEFAULT_PERIODS, MALFORMED_REASONS, PATTERNS, TRUTH_COLUMNS, GeneratedData, PlantedTheme,
+    DEFAULT_PERIODS, I18N_TRUTH_COLUMNS, MALFORMED_REASONS, PATTERNS, TRUTH_COLUMNS,
+    GeneratedData, PlantedTheme,
     default_planted, generate_assessments,
 )
 from ._sample import (
@@ -38,7 +39,7 @@ __all__ = [
     "FAILURE_MODES", "FailureMode", "POLICY_AREAS", "ROOT_CAUSE_CATEGORIES",
     "load_sample", "load_sample_truth", "generate_sample", "write_sample",
     "SAMPLE_PATH", "SAMPLE_TRUTH_PATH", "SAMPLE_PARAMS",
-    "DEFAULT_PERIODS", "PATTERNS", "TRUTH_COLUMNS", "MALFORMED_REASONS",
+    "DEFAULT_PERIODS", "PATTERNS", "TRUTH_COLUMNS", "I18N_TRUTH_COLUMNS", "MALFORMED_REASONS",
     "MARKETS", "LANGUAGE_NAMES", "QUEUES", "CHANNELS", "AGENTS", "REVIEWERS", "MACROS",
     "POLICY_VERSIONS", "ROOT_CAUSE_DIMENSIONS",
 ]

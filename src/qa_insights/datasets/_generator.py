@@ -25,7 +25,8 @@ from ._catalogue import FAILURE_MODES, FailureMode
 from ._records import Drawer, choice, month_ordinal, pick, version_days
 
 __all__ = ["PlantedTheme", "GeneratedData", "generate_assessments", "default_planted",
-           "DEFAULT_PERIODS", "PATTERNS", "TRUTH_COLUMNS", "MALFORMED_REASONS"]
+           "DEFAULT_PERIODS", "PATTERNS", "TRUTH_COLUMNS", "I18N_TRUTH_COLUMNS",
+           "MALFORMED_REASONS"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ TRUTH_COLUMNS: tuple[str, ...] = (
     "record_id", "period", "failure_mode", "policy_area_true", "planted_theme",
     "root_cause_match", "malformed_reason", "wording",
 )
+#: Extra truth columns with ``multilingual_tickets``: the language the ticket is really written in
+#: (it differs from the declared ``language`` for a few records, on purpose).
+I18N_TRUTH_COLUMNS: tuple[str, ...] = ("ticket_language",)
 MALFORMED_REASONS: tuple[str, ...] = (
     "no_text", "bad_timestamp", "duplicate_id", "bad_qa_result", "bad_qa_score",
 )
@@ -315,6 +319,7 @@ def generate_assessments(
     malformed_rate: float = 0.0,
     distractor_strength: float = 0.3,
     seed: int = 0,
+    multilingual_tickets: bool = False,
 ) -> GeneratedData:
     """Generate QA assessments in the data contract's shape, with planted themes and truth.
 
@@ -338,6 +343,13 @@ def generate_assessments(
         Probability that a theme record carries the theme's distractor attribute.
     seed : int
         Seed of the one ``numpy.random.default_rng`` the whole run draws from.
+    multilingual_tickets : bool
+        Write ticket text in the record's declared ``language`` (Malay, Indonesian, Thai,
+        Vietnamese, Filipino, Portuguese, German; English where the generator has no phrases,
+        i.e. zh and hi). A few tickets (4% of those declared in another language) are written in
+        English all the same, so the declared tag is wrong for them: truth column
+        ``ticket_language`` says what the text really is. Reviewer comments stay English.
+        ``False`` (default) keeps every text English, as the bundled sample was generated.
 
     Returns
     -------
@@ -371,7 +383,7 @@ def generate_assessments(
 
     rng = np.random.default_rng(seed)
     drawer = Drawer(rng, fail_rate=fail_rate, policy_label_rate=policy_label_rate,
-                    pii_rate=pii_rate)
+                    pii_rate=pii_rate, multilingual_tickets=bool(multilingual_tickets))
     distractors = _distractors(planted, rng, distractor_strength)
     rows: list[tuple[dict, dict]] = []
     pii_values: dict[str, None] = {}   # insertion-ordered set
@@ -431,8 +443,9 @@ def generate_assessments(
         rows.insert(pos, (row, truth))
 
     records = pd.DataFrame([r for r, _ in rows], columns=list(CANONICAL_COLUMNS), dtype="str")
-    truth_df = pd.DataFrame([t for _, t in rows], columns=list(TRUTH_COLUMNS))
-    truth_df = truth_df.astype({c: "str" for c in TRUTH_COLUMNS
+    truth_columns = list(TRUTH_COLUMNS) + (list(I18N_TRUTH_COLUMNS) if multilingual_tickets else [])
+    truth_df = pd.DataFrame([t for _, t in rows], columns=truth_columns)
+    truth_df = truth_df.astype({c: "str" for c in truth_columns
                                 if c not in ("root_cause_match", "wording")})
     truth_df["root_cause_match"] = truth_df["root_cause_match"].astype(bool)
     truth_df["wording"] = truth_df["wording"].astype("Int64")

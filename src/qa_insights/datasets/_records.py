@@ -18,7 +18,7 @@ from ._attributes import (
     OVERLAP_OLD_SHARE, QUEUE_ROUTING, REVIEWERS, utc_offset, version_rollout,
 )
 from ._catalogue import AREA_SPECS, FAILURE_MODES, FailureMode
-from ._text import failure_comment, pass_comment, ticket_text
+from ._text import failure_comment, pass_comment, ticket_language, ticket_text
 
 if TYPE_CHECKING:
     from ._generator import PlantedTheme
@@ -84,8 +84,9 @@ class Drawer:
     """Draws one record at a time from the shared generator ``rng``."""
 
     def __init__(self, rng: np.random.Generator, *, fail_rate: float, policy_label_rate: float,
-                 pii_rate: float) -> None:
+                 pii_rate: float, multilingual_tickets: bool = False) -> None:
         self.rng = rng
+        self.multilingual_tickets = multilingual_tickets
         self.fail_rate = fail_rate
         self.policy_label_rate = policy_label_rate
         self.pii_rate = pii_rate
@@ -271,7 +272,10 @@ class Drawer:
             comment, wording = failure_comment(mode, attrs, rng, auto_fail=auto_fail)
         else:
             comment, wording = pass_comment(attrs, rng), None
-        text, pii = ticket_text(attrs, rng, self.pii_rate if pii_rate is None else pii_rate)
+        written_in = ticket_language(attrs["language"], rng) if self.multilingual_tickets \
+            else None
+        text, pii = ticket_text(attrs, rng, self.pii_rate if pii_rate is None else pii_rate,
+                                language=written_in)
         score = self._score(failed, mode.severity if failed else 0, attrs["reviewer_id"],
                             auto_fail)
         label = None
@@ -292,4 +296,6 @@ class Drawer:
             "root_cause_match": bool(theme.matches(attrs)) if theme else False,
             "malformed_reason": None, "wording": wording, "_ts": attrs["_ts"],
         }
+        if self.multilingual_tickets:
+            truth["ticket_language"] = written_in
         return row, truth, pii

@@ -17,9 +17,10 @@ from ._catalogue import AREA_SPECS, FailureMode
 from ._phrases import COMMENT_PHRASES, CommentPhrases
 from ._pii import make_pii
 from ._ticket_phrases import TICKET_PHRASES, TicketPhrases
+from ._ticket_phrases_i18n import I18N_TICKET_PHRASES
 
-__all__ = ["comment_phrases", "ticket_phrases", "noisify", "failure_comment", "pass_comment",
-           "ticket_text"]
+__all__ = ["comment_phrases", "ticket_phrases", "ticket_language", "noisify", "failure_comment",
+           "pass_comment", "ticket_text", "ENGLISH_IN_OTHER_MARKET_SHARE"]
 
 _WORD = re.compile(r"[A-Za-z]+")
 # Placeholders for personal data: no letters, so no noise step ever rewrites them.
@@ -35,10 +36,33 @@ def comment_phrases(language: str = "en") -> CommentPhrases:
     return COMMENT_PHRASES.get(language, COMMENT_PHRASES["en"])
 
 
-def ticket_phrases(language: str) -> TicketPhrases:
-    """Ticket vocabulary for ``language`` (a BCP-47 tag), English when there is none yet."""
-    return TICKET_PHRASES.get(language) or TICKET_PHRASES.get(language.split("-")[0]) \
+#: Share of tickets in a non-English language that the user wrote in English all the same
+#: (multilingual mode): the declared ``language`` then disagrees with the text.
+ENGLISH_IN_OTHER_MARKET_SHARE = 0.04
+
+
+def ticket_phrases(language: str, multilingual: bool = False) -> TicketPhrases:
+    """Ticket vocabulary for ``language`` (a BCP-47 tag), English when there is none.
+
+    Without ``multilingual`` only the English table is known (the generator's original
+    behaviour); with it, the tables of :mod:`._ticket_phrases_i18n` too.
+    """
+    tables = {**I18N_TICKET_PHRASES, **TICKET_PHRASES} if multilingual else TICKET_PHRASES
+    return tables.get(language) or tables.get(language.split("-")[0]) \
         or TICKET_PHRASES["en"]
+
+
+def ticket_language(language: str, rng: np.random.Generator) -> str:
+    """The language a ticket is actually written in (multilingual mode), given the declared one.
+
+    English where the generator has no table for the declared language (zh, hi) and, for a
+    small share (:data:`ENGLISH_IN_OTHER_MARKET_SHARE`), even where it has one. One draw always,
+    so the stream of random numbers does not depend on the language.
+    """
+    english_anyway = rng.random() < ENGLISH_IN_OTHER_MARKET_SHARE
+    if ticket_phrases(language, multilingual=True) is TICKET_PHRASES["en"] or english_anyway:
+        return "en"
+    return language
 
 
 def _typo(text: str, rng: np.random.Generator) -> str:
@@ -169,8 +193,12 @@ def _amount(market: str, rng: np.random.Generator) -> str:
     return m.currency.format(n=f"{n:,}".replace(",", sep))
 
 
-def ticket_text(rec: dict, rng: np.random.Generator, pii_rate: float) -> tuple[str, list[str]]:
+def ticket_text(rec: dict, rng: np.random.Generator, pii_rate: float, *,
+                language: str | None = None) -> tuple[str, list[str]]:
     """The user's report for record ``rec``, as typed into its channel.
+
+    ``language`` is the language to write in (see :func:`ticket_language`); ``None`` writes
+    English whatever the record's ``language`` says (the generator's original behaviour).
 
     Returns
     -------
@@ -178,7 +206,7 @@ def ticket_text(rec: dict, rng: np.random.Generator, pii_rate: float) -> tuple[s
         The ticket text and the personal-data values inserted into it, in order.
     """
     area, market = rec["policy_area_true"], rec["market"]
-    tp = ticket_phrases(rec["language"])
+    tp = TICKET_PHRASES["en"] if language is None else ticket_phrases(language, multilingual=True)
     template = _pick(rng, tp.templates[area])
     kinds: list[str] = []
     if rng.random() < pii_rate:
