@@ -9,15 +9,18 @@ taxonomy (:func:`tag_root_cause_category`) and the theme's impact on the fail ra
 (:func:`theme_impact`). :func:`root_causes_for_theme` does all of it for one theme and period.
 """
 
-from ._api import (CANDIDATE_COLUMNS, ThemeRootCauses, format_root_cause_table, rank_root_causes,
-                   root_causes_for_theme, theme_impact)
+from ._api import (CANDIDATE_COLUMNS, ThemeRootCauses, count_combinations,
+                   format_root_cause_table, rank_root_causes, rank_root_causes_from_counts,
+                   root_causes_for_theme, root_causes_from_counts, theme_impact)
 from ._category import CategoryTag, RootCauseCategorizer, tag_root_cause_category
 from ._config import (CategoryConfig, PhraseConfig, RootCauseCategory, RootCauseConfig,
                       default_categories)
-from ._textual import distinctive_phrases
+from ._textual import distinctive_phrases, distinctive_phrases_from_counts, phrase_counts
 
 __all__ = [
     "rank_root_causes", "root_causes_for_theme", "theme_impact", "ThemeRootCauses",
+    "rank_root_causes_from_counts", "root_causes_from_counts", "count_combinations",
+    "distinctive_phrases_from_counts", "phrase_counts",
     "format_root_cause_table", "CANDIDATE_COLUMNS", "distinctive_phrases",
     "tag_root_cause_category", "RootCauseCategorizer", "CategoryTag", "RootCauseConfig",
     "PhraseConfig", "CategoryConfig", "RootCauseCategory", "default_categories",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,9 +17,10 @@ from ._category import CategoryTag, RootCauseCategorizer
 from ._config import RootCauseConfig
 from ._search import (CodedTable, Key, fisher_greater, child_lift_pvalues, combination_statistics,
                       search_combinations)
-from ._textual import distinctive_phrases
+from ._textual import distinctive_phrases_from_counts, phrase_counts
 
-__all__ = ["rank_root_causes", "root_causes_for_theme", "theme_impact", "ThemeRootCauses",
+__all__ = ["rank_root_causes", "rank_root_causes_from_counts", "root_causes_for_theme",
+           "root_causes_from_counts", "count_combinations", "theme_impact", "ThemeRootCauses",
            "format_root_cause_table", "CANDIDATE_COLUMNS"]
 
 logger = logging.getLogger(__name__)
@@ -71,7 +73,8 @@ def _resolve_dimensions(records: pd.DataFrame, dimensions: Sequence[str] | None,
 
 
 def _code_table(records: pd.DataFrame, dims: list[str], in_theme: np.ndarray,
-                current: np.ndarray, baseline: np.ndarray | None) -> CodedTable:
+                current: np.ndarray, baseline: np.ndarray | None,
+                weights: np.ndarray | None = None) -> CodedTable:
     codes, labels, kept = [], [], []
     for dim in dims:
         col = records[dim]
@@ -86,7 +89,37 @@ def _code_table(records: pd.DataFrame, dims: list[str], in_theme: np.ndarray,
     # column-major: the search reads one dimension at a time
     matrix = (np.asfortranarray(np.column_stack(codes)) if codes
               else np.empty((len(records), 0), dtype=np.int64))
-    return CodedTable(tuple(kept), matrix, tuple(labels), in_theme, current, baseline)
+    return CodedTable(tuple(kept), matrix, tuple(labels), in_theme, current, baseline, weights)
+
+
+#: Columns a counts table gets besides the dimensions (see :func:`count_combinations`).
+_IN_THEME, _BASELINE, _COUNT = "in_theme", "baseline", "count"
+
+
+def count_combinations(records: pd.DataFrame, dimensions: Sequence[str], in_theme,
+                       baseline=None) -> pd.DataFrame:
+    """Records per distinct combination of dimension values and theme (and baseline) membership.
+
+    The table :func:`rank_root_causes_from_counts` searches. Counts of disjoint parts of the
+    data (partitions) can be concatenated (and summed per combination, or not: the search
+    adds rows up either way).
+
+    Returns
+    -------
+    DataFrame
+        The dimensions (as strings, missing kept as ``<NA>``), ``in_theme``, ``baseline`` when
+        given, and ``count``.
+    """
+    dims = list(dimensions)
+    frame = pd.DataFrame({d: records[d].astype("string") for d in dims}, index=records.index)
+    frame[_IN_THEME] = _as_mask(in_theme, records, "in_theme")
+    if baseline is not None:
+        frame[_BASELINE] = _as_mask(baseline, records, "baseline")
+    keys = list(frame.columns)
+    if not len(frame):
+        return frame.assign(**{_COUNT: pd.Series(dtype="int64")})
+    counts = frame.groupby(keys, dropna=False, sort=True, observed=True).size()
+    return counts.rename(_COUNT).reset_index()
 
 
 def _examples(comments: list[str], n: int) -> list[str]:
@@ -155,12 +188,55 @@ def rank_root_causes(records: pd.DataFrame, in_theme, *, dimensions: Sequence[st
     theme = _as_mask(in_theme, records, "in_theme")
     base = _as_mask(baseline, records, "baseline") if baseline is not None else None
     current = ~base if base is not None else np.ones(len(records), dtype=bool)
-    table = _code_table(records, _resolve_dimensions(records, dimensions, config), theme,
-                        current, base)
+    dims = _resolve_dimensions(records, dimensions, config)
+    counts = count_combinations(records, dims, theme, base)
+    return rank_root_causes_from_counts(
+        counts, _IN_THEME, theme_records=records.loc[theme & current], dimensions=dims,
+        config=config, baseline=_BASELINE if base is not None else None)
+
+
+def rank_root_causes_from_counts(counts: pd.DataFrame, in_theme, *, weights=_COUNT,
+                                 theme_records: pd.DataFrame | None = None,
+                                 dimensions: Sequence[str] | None = None,
+                                 config: RootCauseConfig | None = None,
+                                 baseline=None) -> pd.DataFrame:
+    """:func:`rank_root_causes` on a counts table instead of the records.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        One row per combination of dimension values (and theme / baseline membership) with its
+        number of records (:func:`count_combinations`, possibly concatenated over partitions).
+    in_theme : array-like of bool, Series or str
+        Which rows count theme records (a column name is accepted).
+    weights : str or array-like
+        Records per row (a column name is accepted).
+    theme_records : DataFrame, optional
+        The theme's current records (``record_id``, the dimensions, optionally
+        ``reviewer_comment``), for the evidence ids and example comments; without it those
+        are empty.
+    dimensions, config, baseline
+        As in :func:`rank_root_causes`.
+
+    Returns
+    -------
+    DataFrame
+        Exactly what :func:`rank_root_causes` returns for the records the counts describe.
+    """
+    config = config or RootCauseConfig()
+    theme = _as_mask(in_theme, counts, "in_theme")
+    base = _as_mask(baseline, counts, "baseline") if baseline is not None else None
+    current = ~base if base is not None else np.ones(len(counts), dtype=bool)
+    w = counts[weights] if isinstance(weights, str) else weights
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (len(counts),) or (w < 0).any():
+        raise InputError("weights: expected a non-negative count per row", source="<DataFrame>")
+    dims = _resolve_dimensions(counts, dimensions, config)
+    table = _code_table(counts, dims, theme, current, base, w)
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in CANDIDATE_COLUMNS})
-    if not table.dimensions or not (theme & current).any():
+    if not table.dimensions or not table.total(theme & current):
         logger.info("nothing to rank: %d dimensions, %d theme records", len(table.dimensions),
-                    int((theme & current).sum()))
+                    int(table.total(theme & current)))
         return empty
 
     result = search_combinations(table, config)
@@ -179,14 +255,11 @@ def rank_root_causes(records: pd.DataFrame, in_theme, *, dimensions: Sequence[st
     if not rows:
         return empty
 
-    record_ids = records[schema.RECORD_ID].astype(str).to_numpy()
-    comments = (records[schema.REVIEWER_COMMENT].to_numpy()
-                if schema.REVIEWER_COMMENT in records.columns else None)
+    members_of = _EvidenceIndex(theme_records, table)
     out = []
     for rank, (i, collapsed_into) in enumerate(rows, start=1):
         key = result.keys[i]
-        members = np.flatnonzero(table.mask(key) & theme & current)
-        members = members[np.argsort(record_ids[members], kind="stable")]
+        record_ids, comments = members_of(key)
         attrs = {k: str(v) for k, v in table.attributes(key).items()}
         row = {
             "rank": rank if collapsed_into is None else None,
@@ -196,8 +269,8 @@ def rank_root_causes(records: pd.DataFrame, in_theme, *, dimensions: Sequence[st
             "support": int(result.support[i]),
             "theme_count": int(result.theme_count[i]),
             "collapsed_into": collapsed_into,
-            "evidence_record_ids": record_ids[members[: config.max_evidence_ids]].tolist(),
-            "example_comments": (_examples(list(comments[members]), config.n_examples)
+            "evidence_record_ids": record_ids[: config.max_evidence_ids].tolist(),
+            "example_comments": (_examples(list(comments), config.n_examples)
                                  if comments is not None else []),
         }
         for name, values in st.items():
@@ -206,6 +279,36 @@ def rank_root_causes(records: pd.DataFrame, in_theme, *, dimensions: Sequence[st
     frame = pd.DataFrame(out)
     frame["rank"] = frame["rank"].astype("Int64")
     return frame.loc[:, list(CANDIDATE_COLUMNS)]
+
+
+class _EvidenceIndex:
+    """The theme's current records matching a combination, in record-id order."""
+
+    def __init__(self, theme_records: pd.DataFrame | None, table: CodedTable) -> None:
+        self.table = table
+        if theme_records is None or schema.RECORD_ID not in theme_records.columns:
+            self.ids = np.array([], dtype=object)
+            self.values: dict[str, np.ndarray] = {}
+            self.comments = None
+            return
+        ids = theme_records[schema.RECORD_ID].astype(str).to_numpy()
+        order = np.argsort(ids, kind="stable")
+        self.ids = ids[order]
+        self.values = {d: theme_records[d].astype("string").to_numpy(dtype=object,
+                                                                      na_value=None)[order]
+                       for d in table.dimensions if d in theme_records.columns}
+        self.comments = (theme_records[schema.REVIEWER_COMMENT].to_numpy()[order]
+                         if schema.REVIEWER_COMMENT in theme_records.columns else None)
+
+    def __call__(self, key: Key) -> tuple[np.ndarray, np.ndarray | None]:
+        keep = np.ones(len(self.ids), dtype=bool)
+        for dim, value in self.table.attributes(key).items():
+            if dim not in self.values:
+                keep[:] = False
+                break
+            keep &= self.values[dim] == str(value)
+        comments = self.comments[keep] if self.comments is not None else None
+        return self.ids[keep], comments
 
 
 def _description_length(table: CodedTable, key: Key) -> float:
@@ -249,6 +352,7 @@ def _collapse(table: CodedTable, result, order: list[int], config: RootCauseConf
     p_lift, lift_parent = child_lift_pvalues(table, result, order)
     theme_idx = np.flatnonzero(table.in_theme & table.current)
     theme_codes = table.codes[theme_idx]
+    theme_w = table.w[theme_idx]
     kept: list[tuple[int, np.ndarray, str]] = []
     covered = np.zeros(len(table.in_theme), dtype=bool)
     collapsed: list[tuple[int, str]] = []
@@ -268,8 +372,8 @@ def _collapse(table: CodedTable, result, order: list[int], config: RootCauseConf
         members = np.ones(len(theme_idx), dtype=bool)
         for dim, code in key:
             members &= theme_codes[:, dim] == code
-        n_members = members.sum()
-        overlaps = [(members & other).sum() for _, other, _ in kept]
+        n_members = theme_w[members].sum()
+        overlaps = [theme_w[members & other].sum() for _, other, _ in kept]
         absorbed = None
         if overlaps:
             best = int(np.argmax(overlaps))
@@ -298,12 +402,12 @@ def _residual_excess(table: CodedTable, key: Key, covered: np.ndarray,
     candidates are set aside (so a slice of an already-reported cause is not reported again)."""
     rest = table.current & ~covered
     inside = table.mask(key) & rest
-    n_r = inside.sum()
-    a_r = (inside & table.in_theme).sum()
+    n_r = table.total(inside)
+    a_r = table.total(inside & table.in_theme)
     if a_r < config.min_theme_count:
         return False
-    m_r = rest.sum() - n_r
-    b_r = (rest & table.in_theme).sum() - a_r
+    m_r = table.total(rest) - n_r
+    b_r = table.total(rest & table.in_theme) - a_r
     return bool(fisher_greater(a_r, n_r, b_r, m_r)[0] <= config.child_alpha)
 
 
@@ -323,9 +427,14 @@ def theme_impact(records: pd.DataFrame, in_theme) -> dict[str, float]:
     if schema.QA_RESULT not in records.columns or n == 0:
         return {"fail_rate": float("nan"), "fail_rate_without_theme": float("nan"),
                 "impact": float("nan"), "theme_failed": 0, "n_records": n}
-    failed = (records[schema.QA_RESULT].astype("string").str.lower() == "fail").fillna(False)
-    failed = failed.to_numpy(dtype=bool)
-    n_fail, theme_fail = int(failed.sum()), int((failed & theme).sum())
+    failed = _failed(records)
+    return _impact(n, int(failed.sum()), int((failed & theme).sum()))
+
+
+def _impact(n: int, n_fail: int, theme_fail: int) -> dict[str, float]:
+    if n == 0:
+        return {"fail_rate": float("nan"), "fail_rate_without_theme": float("nan"),
+                "impact": float("nan"), "theme_failed": 0, "n_records": n}
     rate = n_fail / n
     rest = n - theme_fail
     without = (n_fail - theme_fail) / rest if rest else float("nan")
@@ -427,29 +536,92 @@ def root_causes_for_theme(records: pd.DataFrame, assignments, theme_id, period: 
     is_current = (rows[schema.PERIOD].astype(str) == str(period)).to_numpy()
     baseline = ~is_current if baseline_periods else None
 
-    candidates = rank_root_causes(rows, in_theme, dimensions=dimensions, config=config,
-                                  baseline=baseline)
+    dims = _resolve_dimensions(rows, dimensions, config)
+    counts = count_combinations(rows, dims, in_theme, baseline)
     cur = rows.loc[is_current].reset_index(drop=True)
     cur_theme = in_theme[is_current]
-    order = np.argsort(cur[schema.RECORD_ID].astype(str).to_numpy(), kind="stable")
-    comments = (cur[schema.REVIEWER_COMMENT].fillna("").astype(str).to_numpy()
-                if schema.REVIEWER_COMMENT in cur.columns else np.array([""] * len(cur)))
-    theme_comments = [comments[i] for i in order if cur_theme[i]]
-    if schema.QA_RESULT in cur.columns:
-        failed = (cur[schema.QA_RESULT].astype("string").str.lower() == "fail").fillna(False)
-        other_mask = failed.to_numpy(dtype=bool) & ~cur_theme
-    else:
-        other_mask = ~cur_theme
-    other_comments = [comments[i] for i in order if other_mask[i]]
-    phrases = distinctive_phrases(theme_comments, other_comments, config=config.phrases)
-    category = None
+    comments = (cur[schema.REVIEWER_COMMENT].fillna("").astype(str)
+                if schema.REVIEWER_COMMENT in cur.columns else pd.Series([""] * len(cur)))
+    has_result = schema.QA_RESULT in cur.columns
+    failed = _failed(cur) if has_result else np.zeros(len(cur), dtype=bool)
+    other_mask = (failed & ~cur_theme) if has_result else ~cur_theme
+    other = phrase_counts(comments[other_mask].tolist(), config.phrases.max_ngram)
     if categorizer is None and encoder is not None:
         categorizer = RootCauseCategorizer(encoder=encoder, config=config.category)
-    if categorizer is not None and (embeddings is not None or theme_comments):
+    return root_causes_from_counts(
+        counts, cur.loc[cur_theme], theme_id, period, other_phrases=other,
+        n_records=len(cur), n_failed=int(failed.sum()) if has_result else None,
+        dimensions=dims, config=config, categorizer=categorizer, embeddings=embeddings,
+        baseline=_BASELINE if baseline is not None else None)
+
+
+def root_causes_from_counts(counts: pd.DataFrame, theme_records: pd.DataFrame, theme_id,
+                            period: str, *, other_phrases: Counter, n_records: int,
+                            n_failed: int | None, dimensions: Sequence[str] | None = None,
+                            config: RootCauseConfig | None = None,
+                            categorizer: RootCauseCategorizer | None = None,
+                            embeddings: np.ndarray | None = None,
+                            comment_similarities: np.ndarray | None = None,
+                            baseline=None) -> ThemeRootCauses:
+    """:func:`root_causes_for_theme` from aggregates and the theme's own records.
+
+    What a partitioned run can gather without collecting a period's records: the counts table,
+    the theme's records in the period (small), the document frequencies of phrases in the
+    period's other failed comments, and the period's record and failure totals.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        :func:`count_combinations` of the period's records (``in_theme`` marks the theme),
+        possibly concatenated over partitions.
+    theme_records : DataFrame
+        The theme's records in the period: ``record_id``, the dimensions, ``reviewer_comment``
+        (redacted) and ``qa_result``.
+    other_phrases : Counter
+        :func:`~qa_insights.root_causes.phrase_counts` of the comments of the period's failed
+        records outside the theme (all records outside it when ``n_failed`` is None).
+    n_records, n_failed : int
+        Records and failed records of the period (``n_failed`` None: no ``qa_result``).
+    embeddings, comment_similarities : ndarray, optional
+        The theme comments' embeddings in record-id order, or their
+        :meth:`RootCauseCategorizer.comment_similarities` (computed where the embeddings are).
+
+    Returns
+    -------
+    ThemeRootCauses
+        The same as :func:`root_causes_for_theme` on the records behind the aggregates.
+    """
+    config = config or RootCauseConfig()
+    candidates = rank_root_causes_from_counts(counts, _IN_THEME, theme_records=theme_records,
+                                              dimensions=dimensions, config=config,
+                                              baseline=baseline)
+    ids = theme_records[schema.RECORD_ID].astype(str).to_numpy()
+    order = np.argsort(ids, kind="stable")
+    comments = (theme_records[schema.REVIEWER_COMMENT].fillna("").astype(str).to_numpy()[order]
+                if schema.REVIEWER_COMMENT in theme_records.columns else [""] * len(ids))
+    theme_comments = list(comments)
+    phrases = distinctive_phrases_from_counts(
+        phrase_counts(theme_comments, config.phrases.max_ngram), other_phrases,
+        config=config.phrases)
+    category = None
+    if categorizer is not None and comment_similarities is not None:
+        if len(comment_similarities):
+            category = categorizer.tag_similarities(comment_similarities)
+    elif categorizer is not None and (embeddings is not None or theme_comments):
         category = categorizer.tag(theme_comments if embeddings is None else None,
                                    embeddings=embeddings)
-    return ThemeRootCauses(str(theme_id), str(period), candidates, phrases, category,
-                           theme_impact(cur, cur_theme))
+    if n_failed is None:
+        impact = theme_impact(pd.DataFrame(index=range(n_records)),
+                              np.zeros(n_records, dtype=bool))
+    else:
+        theme_failed = int(_failed(theme_records).sum())
+        impact = _impact(n_records, n_failed, theme_failed)
+    return ThemeRootCauses(str(theme_id), str(period), candidates, phrases, category, impact)
+
+
+def _failed(records: pd.DataFrame) -> np.ndarray:
+    failed = (records[schema.QA_RESULT].astype("string").str.lower() == "fail").fillna(False)
+    return failed.to_numpy(dtype=bool)
 
 
 def format_root_cause_table(candidates: pd.DataFrame, max_rows: int = 10) -> str:

@@ -131,7 +131,23 @@ class RootCauseCategorizer:
         if embeddings.shape[1] != self.text_embeddings_.shape[1]:
             raise InputError(f"embedding width {embeddings.shape[1]} does not match the "
                              f"encoder's {self.text_embeddings_.shape[1]}")
-        per_comment = self.comment_similarities(embeddings)
+        return self.tag_similarities(self.comment_similarities(embeddings))
+
+    def tag_similarities(self, per_comment: np.ndarray) -> CategoryTag:
+        """Category of a theme from its comments' :meth:`comment_similarities` (rows in
+        record-id order), e.g. computed partition by partition where the embeddings are.
+
+        Returns
+        -------
+        CategoryTag
+        """
+        if not hasattr(self, "text_embeddings_"):
+            self.fit()
+        per_comment = np.asarray(per_comment, dtype=np.float64)
+        if per_comment.ndim != 2 or per_comment.shape[0] == 0 \
+                or per_comment.shape[1] != len(self.category_ids_):
+            raise InputError(f"expected a non-empty (n, {len(self.category_ids_)}) similarity "
+                             f"array, got {per_comment.shape}")
         sim = per_comment.mean(axis=0)
         logits = (sim - sim.max()) / self.config_.temperature
         prob = np.exp(logits) / np.exp(logits).sum()

@@ -5,6 +5,11 @@ scored, and only the ``beam_width`` most promising combinations of size *k* (ove
 p below ``expand_alpha``) are extended by one more attribute. Counting is done with
 ``numpy.bincount`` over integer-coded columns, so a level costs a few passes over the rows.
 
+The rows may be single records or a counts table (one row per distinct combination of
+attribute values, theme and baseline membership, with its number of records in ``weights``):
+every count is a weighted sum, so both give the same numbers, and per-partition counts of a
+large dataset can be summed and searched without collecting the records.
+
 Two comparisons are supported:
 
 * population (default): the theme's rate inside a combination against its rate in all other
@@ -37,7 +42,10 @@ Key = tuple[tuple[int, int], ...]
 
 @dataclass(frozen=True)
 class CodedTable:
-    """The searched columns as integer codes (``-1`` = missing) and the theme / baseline masks."""
+    """The searched columns as integer codes (``-1`` = missing) and the theme / baseline masks.
+
+    ``weights`` is the number of records each row stands for (``None``: one each).
+    """
 
     dimensions: tuple[str, ...]
     codes: np.ndarray          # (n_rows, n_dims) int64
@@ -45,6 +53,18 @@ class CodedTable:
     in_theme: np.ndarray       # bool (n_rows,)
     current: np.ndarray        # bool (n_rows,): rows of the period under study
     baseline: np.ndarray | None  # bool (n_rows,) or None (population comparison)
+    weights: np.ndarray | None = None  # float (n_rows,) records per row, or None (one each)
+
+    @cached_property
+    def w(self) -> np.ndarray:
+        """Records per row (float, for weighted ``bincount``)."""
+        if self.weights is None:
+            return np.ones(self.codes.shape[0])
+        return np.asarray(self.weights, dtype=np.float64)
+
+    def total(self, mask: np.ndarray) -> float:
+        """Number of records in the rows of ``mask``."""
+        return float(self.w[mask].sum())
 
     def mask(self, key: Key) -> np.ndarray:
         """Rows (all of them, current and baseline) that match a combination."""
@@ -61,6 +81,13 @@ class CodedTable:
         theme = self.codes[self.current & self.in_theme]
         return ([np.ascontiguousarray(cur[:, d]) + 1 for d in range(self.codes.shape[1])],
                 [np.ascontiguousarray(theme[:, d]) + 1 for d in range(self.codes.shape[1])])
+
+    @cached_property
+    def current_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Records per row of the current rows and of the current theme rows (as in
+        :attr:`current_columns`)."""
+        cur = self.w if self.baseline is None else self.w[self.current]
+        return cur, self.w[self.current & self.in_theme]
 
     def attributes(self, key: Key) -> dict:
         """``{dimension: value}`` of a combination, in dimension order."""
@@ -88,15 +115,16 @@ def _level_counts(table: CodedTable, rows: np.ndarray, dim: int) -> tuple[np.nda
     baseline support and baseline theme count."""
     n_values = len(table.labels[dim])
     shifted = table.codes[rows, dim] + 1  # missing (-1) goes to bin 0, dropped below
-    cur = table.current[rows]
+    w = table.w[rows]
+    cur = table.current[rows] * w
     theme = table.in_theme[rows]
     support = np.bincount(shifted, weights=cur, minlength=n_values + 1)[1:]
-    theme_count = np.bincount(shifted, weights=cur & theme, minlength=n_values + 1)[1:]
+    theme_count = np.bincount(shifted, weights=cur * theme, minlength=n_values + 1)[1:]
     if table.baseline is None:
         return support, theme_count, None, None
-    base = table.baseline[rows]
+    base = table.baseline[rows] * w
     base_support = np.bincount(shifted, weights=base, minlength=n_values + 1)[1:]
-    base_theme = np.bincount(shifted, weights=base & theme, minlength=n_values + 1)[1:]
+    base_theme = np.bincount(shifted, weights=base * theme, minlength=n_values + 1)[1:]
     return support, theme_count, base_support, base_theme
 
 
@@ -151,11 +179,11 @@ def search_combinations(table: CodedTable, config: RootCauseConfig) -> SearchRes
     statistics are computed by :func:`combination_statistics`.
     """
     cur, theme = table.current, table.in_theme
-    n_total = int(cur.sum())
-    theme_total = int((cur & theme).sum())
+    n_total = int(table.total(cur))
+    theme_total = int(table.total(cur & theme))
     if table.baseline is not None:
-        base_total = int(table.baseline.sum())
-        base_theme_total = int((table.baseline & theme).sum())
+        base_total = int(table.total(table.baseline))
+        base_theme_total = int(table.total(table.baseline & theme))
     else:
         base_total = base_theme_total = 0
     overall_rate = theme_total / n_total if n_total else 0.0
@@ -352,27 +380,27 @@ def count_current(table: CodedTable, keys: list[Key]) -> tuple[np.ndarray, np.nd
     for i, key in enumerate(keys):
         groups.setdefault(tuple(d for d, _ in key), []).append(i)
     cur_cols, theme_cols = table.current_columns
-    n_cur, n_theme = len(cur_cols[0]) if cur_cols else 0, len(theme_cols[0]) if theme_cols else 0
+    cur_w, theme_w = table.current_weights
     for dims, members in groups.items():
         if not dims:
-            support[members], theme[members] = n_cur, n_theme
+            support[members], theme[members] = cur_w.sum(), theme_w.sum()
             continue
         shape = [len(table.labels[d]) + 1 for d in dims]
         size = int(np.prod(shape, dtype=np.int64))
         if size > 50_000_000:  # too many cells for a bincount: count key by key
             for i in members:
                 mask = table.mask(keys[i]) & table.current
-                support[i], theme[i] = mask.sum(), (mask & table.in_theme).sum()
+                support[i], theme[i] = table.total(mask), table.total(mask & table.in_theme)
             continue
-        flat_all = np.zeros(n_cur, dtype=np.int64)
-        flat_theme = np.zeros(n_theme, dtype=np.int64)
+        flat_all = np.zeros(len(cur_w), dtype=np.int64)
+        flat_theme = np.zeros(len(theme_w), dtype=np.int64)
         cells = np.zeros(len(members), dtype=np.int64)
         for j, (d, width) in enumerate(zip(dims, shape)):
             flat_all = flat_all * width + cur_cols[d]
             flat_theme = flat_theme * width + theme_cols[d]
             cells = cells * width + np.array([keys[i][j][1] + 1 for i in members])
-        support[members] = np.bincount(flat_all, minlength=size)[cells]
-        theme[members] = np.bincount(flat_theme, minlength=size)[cells]
+        support[members] = np.bincount(flat_all, weights=cur_w, minlength=size)[cells]
+        theme[members] = np.bincount(flat_theme, weights=theme_w, minlength=size)[cells]
     return support, theme
 
 

@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from ._config import PhraseConfig
 
-__all__ = ["distinctive_phrases", "phrase_counts"]
+__all__ = ["distinctive_phrases", "distinctive_phrases_from_counts", "phrase_counts"]
 
 # redaction placeholders such as [EMAIL] or <PHONE> say nothing about the cause
 _PLACEHOLDER = re.compile(r"\[[A-Z_]+\]|<[A-Z_]+>")
@@ -39,13 +39,23 @@ def _phrases(text: str, max_ngram: int) -> list[str]:
     return out
 
 
-def phrase_counts(texts: Iterable[str], max_ngram: int = 3) -> Counter:
+def phrase_counts(texts: Iterable[str], max_ngram: int = 3, weights=None) -> Counter:
     """Number of texts each phrase occurs in (document frequency, so one long comment repeating a
-    phrase does not dominate)."""
+    phrase does not dominate).
+
+    ``weights`` (optional, one integer per text) counts a text that many times: distinct texts
+    with their multiplicities give the same counts as the texts themselves.
+    """
     counts: Counter = Counter()
-    for text in texts:
-        if isinstance(text, str) and text:
-            counts.update(set(_phrases(text, max_ngram)))
+    if weights is None:
+        for text in texts:
+            if isinstance(text, str) and text:
+                counts.update(set(_phrases(text, max_ngram)))
+        return counts
+    for text, weight in zip(texts, weights):
+        if isinstance(text, str) and text and weight:
+            for phrase in set(_phrases(text, max_ngram)):
+                counts[phrase] += int(weight)
     return counts
 
 
@@ -72,9 +82,25 @@ def distinctive_phrases(theme_comments: Sequence[str], other_comments: Sequence[
         over-represented in the theme and occurring at least ``min_count`` times in it.
     """
     config = config or PhraseConfig()
-    top = config.top if top is None else top
     theme = phrase_counts(theme_comments, config.max_ngram)
     other = phrase_counts(other_comments, config.max_ngram)
+    return distinctive_phrases_from_counts(theme, other, top, config=config)
+
+
+def distinctive_phrases_from_counts(theme: Counter, other: Counter, top: int | None = None, *,
+                                    config: PhraseConfig | None = None) -> pd.DataFrame:
+    """:func:`distinctive_phrases` from the two sets' :func:`phrase_counts`.
+
+    Document frequencies add up over disjoint sets of comments, so counts gathered partition
+    by partition give the same table as the comments themselves.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`distinctive_phrases`.
+    """
+    config = config or PhraseConfig()
+    top = config.top if top is None else top
     vocab = sorted(set(theme) | set(other))
     if not vocab:
         return pd.DataFrame({c: pd.Series(dtype=object if c == "phrase" else float)

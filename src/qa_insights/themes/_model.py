@@ -27,7 +27,7 @@ from ._config import DEFAULT_STOP_WORDS, ThemeConfig
 from ._labels import (apply_labeller, keyword_label, representative_docs, theme_keywords)
 from ._vectorizer import make_vectorizer
 
-__all__ = ["ThemeModel"]
+__all__ = ["ThemeModel", "sample_by_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,8 @@ class ThemeModel(BaseEstimator):
         return cls(**params)
 
     # ------------------------------------------------------------------ fit / transform
-    def fit(self, docs: Sequence[str], embeddings, y=None) -> "ThemeModel":
+    def fit(self, docs: Sequence[str], embeddings, y=None, *,
+            sample_keys: Sequence | None = None) -> "ThemeModel":
         """Find the themes of ``docs`` and label every document.
 
         Parameters
@@ -131,23 +132,53 @@ class ThemeModel(BaseEstimator):
         embeddings : array-like of shape (n_docs, dim)
             Their sentence embeddings (normalised here if they are not).
         y : ignored
+        sample_keys : sequence, optional
+            A unique key per document (the record id). When given, an input larger than
+            ``sample_size`` is sampled by a seeded hash of the key (:func:`sample_by_key`), so
+            which documents are drawn does not depend on where they sit, and a partitioned run
+            that draws its sample the same way finds the same themes. Without it, a larger
+            input is sampled with ``random_state`` by position.
 
         Returns
         -------
         self
+
+        Notes
+        -----
+        When the themes are found on a sample, keywords and representative documents come from
+        the sample, and every document is then labelled by :meth:`transform`'s rule;
+        ``themes_`` sizes count every document.
         """
         docs, emb = _check_input(docs, embeddings)
         n = len(docs)
-        dim = emb.shape[1] if emb.ndim == 2 else 0
         rng = check_random_state(self.random_state)
-        if self.sample_size is not None and n > self.sample_size:
-            sample = np.sort(rng.choice(n, size=self.sample_size, replace=False))
-            logger.info("fitting themes on a seeded sample of %d of %d records",
-                        self.sample_size, n)
+        if sample_keys is not None and len(sample_keys) != n:
+            raise InputError(f"{len(sample_keys)} sample_keys but {n} docs")
+        if self.sample_size is None or n <= self.sample_size:
+            sample = None
+        elif sample_keys is not None:
+            sample = sample_by_key(sample_keys, self.sample_size, self.random_state)
         else:
-            sample = np.arange(n)
-        ref = emb[sample]
-        min_size = self._min_size(len(sample))
+            sample = np.sort(rng.choice(n, size=self.sample_size, replace=False))
+        if sample is None:
+            return self._fit_reference(docs, emb, rng)
+        if len(sample) < n:
+            logger.info("fitting themes on a seeded sample of %d of %d records", len(sample), n)
+        self._fit_reference([docs[i] for i in sample], emb[sample], rng)
+        # the raw embeddings, as a partition-wise transform gets them (normalised once)
+        labels = self.transform(None, embeddings)
+        sub = self.assign_sub_themes(embeddings, labels)
+        self.labels_, self.sub_labels_ = labels, sub
+        self.set_counts(np.bincount(labels[labels >= 0], minlength=len(self.centroids_)),
+                        np.bincount(sub[sub >= 0], minlength=len(self.sub_centroids_)), n)
+        return self
+
+    def _fit_reference(self, docs: list[str], emb: np.ndarray, rng) -> "ThemeModel":
+        """Fit on exactly these documents: themes, labels, keywords and representatives."""
+        n = len(docs)
+        dim = emb.shape[1] if emb.ndim == 2 else 0
+        ref = emb
+        min_size = self._min_size(n)
         sub = self._sub_themes(ref, min_size, rng)
         n_sub = int(sub.max()) + 1 if len(sub) and sub.max() >= 0 else 0
 
@@ -179,6 +210,38 @@ class ThemeModel(BaseEstimator):
         self._describe(docs, emb)
         logger.info("%d themes (%d sub-themes) for %d records, %.1f%% unassigned",
                     len(keep), len(sub_keep), n, 100.0 * float(np.mean(labels < 0)))
+        return self
+
+    def set_counts(self, theme_counts, sub_theme_counts, n_docs: int) -> "ThemeModel":
+        """Set ``size`` / ``share`` of ``themes_`` and ``size`` of ``hierarchy_`` from counts.
+
+        For documents labelled outside :meth:`fit` (by :meth:`transform` and
+        :meth:`assign_sub_themes`, e.g. partition by partition on a cluster), so that the sizes
+        count every document of the period, as :meth:`fit` does for its own input.
+
+        Parameters
+        ----------
+        theme_counts, sub_theme_counts : array-like of int
+            Documents per theme and per sub-theme (indices as in ``themes_`` / ``hierarchy_``).
+        n_docs : int
+            Documents in the period, assigned or not.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "centroids_")
+        sizes = np.zeros(len(self.centroids_), dtype=np.int64)
+        counts = np.asarray(theme_counts, dtype=np.int64)[: len(sizes)]
+        sizes[: len(counts)] = counts
+        sub_sizes = np.zeros(len(self.sub_centroids_), dtype=np.int64)
+        counts = np.asarray(sub_theme_counts, dtype=np.int64)[: len(sub_sizes)]
+        sub_sizes[: len(counts)] = counts
+        if len(self.themes_):
+            self.themes_["size"] = [int(s) for s in sizes]
+            self.themes_["share"] = [float(s / n_docs) if n_docs else 0.0 for s in sizes]
+        if len(self.hierarchy_):
+            self.hierarchy_["size"] = sub_sizes
         return self
 
     def transform(self, docs: Sequence[str] | None, embeddings) -> np.ndarray:
@@ -294,8 +357,28 @@ class ThemeModel(BaseEstimator):
         ok = sims[np.arange(len(best)), best] >= self.outlier_threshold
         return np.where(ok, best, -1).astype(np.int64)
 
+    def assign_sub_themes(self, embeddings, labels) -> np.ndarray:
+        """Nearest sub-theme of each document within its theme (for drill-down).
+
+        Parameters
+        ----------
+        embeddings : array-like of shape (n_docs, dim)
+        labels : array-like of int
+            The documents' themes (from :meth:`transform`).
+
+        Returns
+        -------
+        ndarray of int
+            Sub-theme numbers as in ``hierarchy_``; ``-1`` where the theme is ``-1``.
+        """
+        check_is_fitted(self, "sub_centroids_")
+        labels = np.asarray(labels, dtype=np.int64)
+        _, emb = _check_input([""] * len(labels), embeddings)
+        if len(self.sub_centroids_) == 0 or len(emb) == 0:
+            return np.full(len(labels), -1, dtype=np.int64)
+        return self._assign_sub(emb, labels)
+
     def _assign_sub(self, emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """Nearest sub-theme of each document within its theme (for drill-down)."""
         sims = self._smoothed(emb) @ self.sub_centroids_.astype(np.float64).T
         allowed = self.sub_parent_[None, :] == labels[:, None]
         sims = np.where(allowed, sims, -np.inf)
@@ -385,3 +468,48 @@ def _centroids(emb: np.ndarray, labels: np.ndarray, k: int, mask=None) -> np.nda
     out = np.zeros((k, emb.shape[1]))
     np.add.at(out, labels[mask], emb[mask])
     return _normalise(out)
+
+
+def sample_by_key(keys: Sequence, size: int | None, random_state) -> np.ndarray:
+    """Positions (ascending) of the ``size`` keys with the smallest seeded hash.
+
+    Which keys are drawn depends only on the keys and the seed, not on where they sit: a
+    partitioned run that keeps each partition's ``size`` smallest and then the overall
+    smallest draws the same sample as a single machine (see :func:`key_hashes`); kept in input
+    order, the sample is fitted in the same order too.
+
+    Parameters
+    ----------
+    keys : sequence
+        Unique keys (record ids); compared as strings.
+    size : int or None
+        Sample size; ``None`` (or more than there are keys) orders every key.
+    random_state : int, RandomState or None
+        The seed mixed into the hash (a RandomState draws one).
+
+    Returns
+    -------
+    ndarray of int
+    """
+    keys = [str(k) for k in keys]
+    hashes = key_hashes(keys, random_state)
+    # ties of the 64-bit hash are broken by the key itself, so the order is total
+    order = sorted(range(len(keys)), key=lambda i: (int(hashes[i]), keys[i]))
+    if size is not None:
+        order = order[:size]
+    return np.sort(np.asarray(order, dtype=np.int64))
+
+
+def key_hashes(keys: Sequence, random_state) -> np.ndarray:
+    """A seeded 64-bit hash of each key (as a string): its rank in :func:`sample_by_key`."""
+    import hashlib
+
+    if isinstance(random_state, (int, np.integer)):
+        seed = int(random_state)
+    else:
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    salt = seed.to_bytes(8, "little", signed=True)
+    return np.fromiter(
+        (int.from_bytes(hashlib.blake2b(str(k).encode("utf-8"), digest_size=8,
+                                        key=salt).digest(), "little") for k in keys),
+        dtype=np.uint64, count=len(keys))
