@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the monthly job on a file of assessments")
     run.add_argument("input", nargs="?", type=Path,
-                     help="CSV, Parquet or JSON Lines file in the data contract")
+                     help="CSV, Parquet or JSON Lines file in the data contract (with "
+                          "--scheduler also a folder or glob of Parquet files)")
     run.add_argument("--sample", action="store_true",
                      help="use the bundled sample data instead of INPUT")
     run.add_argument("--out", required=True, type=Path, help="output folder")
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--period", help="restrict the run to one period, e.g. 2026-10")
     run.add_argument("--state", help="state database: a file path or any SQLAlchemy URL "
                                      "(default: OUT/state.db)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run on a dask cluster, e.g. tcp://host:8786 (needs the 'dask' extra)")
     run.add_argument("--quiet", action="store_true", help="only warnings and errors")
     run.add_argument("--log-file", type=Path, help="also write the log to this file")
 
@@ -72,10 +75,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         source = SAMPLE_PATH
     else:
-        source = args.input
+        # a glob of Parquet files goes to the workers as written
+        source = str(args.input) if args.scheduler and "*" in str(args.input) else args.input
     config = load_config(args.config) if args.config else PipelineConfig()
     result = run(source, args.out, config, period=args.period, state=args.state,
-                 verbose=not args.quiet)
+                 verbose=not args.quiet, client=args.scheduler)
     counts = result.load.counts
     print(f"read {counts['rows_read']} rows: {counts['rows_used']} used, "
           f"{counts['rows_set_aside']} set aside")

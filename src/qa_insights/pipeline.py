@@ -31,7 +31,7 @@ from ._period_cache import (chain_digest, context_digest, forget_results_from, f
                             load_period_results, save_period_results, stored_digests)
 from ._pipeline_state import forget_from, load_assignments, save_period_assignments
 from .config import PipelineConfig
-from .errors import InputError, StateError
+from .errors import ConfigError, InputError, StateError
 from .flags import build_flags, read_flags_sql, write_flags, write_flags_sql
 from .load import LoadResult, load_records
 from .outputs import RunTables
@@ -112,7 +112,7 @@ class _Timer:
 
 def run(source: Any, out_dir: str | os.PathLike, config: PipelineConfig | None = None, *,
         period: str | None = None, state: str | os.PathLike | None = None,
-        verbose: bool = False) -> RunResult:
+        verbose: bool = False, client: Any = None) -> RunResult:
     """Run the monthly job on ``source`` and write its outputs to ``out_dir``.
 
     Parameters
@@ -131,11 +131,23 @@ def run(source: Any, out_dir: str | os.PathLike, config: PipelineConfig | None =
         ``out_dir/state.db``.
     verbose : bool
         Progress bars on the long steps.
+    client : distributed.Client or str, optional
+        Run on a dask cluster (a client, or a scheduler address such as ``tcp://host:8786``):
+        see :func:`qa_insights.distributed.run_distributed`. A dask DataFrame ``source`` runs
+        there too, on the current client. Needs the ``dask`` extra.
 
     Returns
     -------
     RunResult
     """
+    if client is not None or _is_dask_frame(source):
+        try:
+            from .distributed import run_distributed
+        except ImportError as exc:
+            raise ConfigError(f"running on a dask cluster needs the 'dask' extra "
+                              f"(pip install 'qa-insights[dask]'): {exc}") from None
+        return run_distributed(source, out_dir, config, client=client, period=period,
+                               state=state, verbose=verbose)
     config = config or PipelineConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -158,7 +170,25 @@ def run(source: Any, out_dir: str | os.PathLike, config: PipelineConfig | None =
         with timer.stage("flags_report"):
             flags, report = _flags_and_report(tables, summary, records, periods, config, store)
     summary = summary[summary["period"].isin(periods)].reset_index(drop=True)
-    files = {
+    files = write_outputs(out, tables, flags, report, loaded, summary)
+    manifest = run_manifest(loaded, periods, len(records), config, tables, timer, files)
+    files["manifest"] = write_json(out / OUTPUT_FILES["manifest"], manifest)
+    logger.info("run finished: %d records used, %d set aside, %d periods; outputs in %s",
+                loaded.counts["rows_used"], loaded.counts["rows_set_aside"], len(periods), out)
+    return RunResult(load=loaded, summary=summary, assignments=tables["assignments"],
+                     themes=tables["themes"], root_causes=tables["root_causes"],
+                     phrases=tables["phrases"], flags=flags, report=report, periods=periods,
+                     out_dir=out, files=files, timings=timer.timings)
+
+
+def _is_dask_frame(source: Any) -> bool:
+    return type(source).__module__.split(".")[0] == "dask"
+
+
+def write_outputs(out: Path, tables: dict, flags: pd.DataFrame, report: ThemeReport,
+                  loaded: LoadResult, summary: pd.DataFrame) -> dict[str, Path]:
+    """Write a run's output files (the names of :data:`OUTPUT_FILES`, manifest aside)."""
+    return {
         "assignments": write_parquet(out / OUTPUT_FILES["assignments"], tables["assignments"]),
         "themes": write_parquet(out / OUTPUT_FILES["themes"], tables["themes"]),
         "root_causes": write_parquet(out / OUTPUT_FILES["root_causes"],
@@ -169,26 +199,25 @@ def run(source: Any, out_dir: str | os.PathLike, config: PipelineConfig | None =
         "quarantine": write_csv_safe(out / OUTPUT_FILES["quarantine"], loaded.quarantine),
         "summary": write_csv_safe(out / OUTPUT_FILES["summary"], summary),
     }
-    manifest = {
+
+
+def run_manifest(loaded: LoadResult, periods: list[str], records_in_run: int,
+                 config: PipelineConfig, tables: dict, timer: _Timer,
+                 files: dict[str, Path], **input_extra: Any) -> dict[str, Any]:
+    """What ``manifest.json`` says of a run: input, counts, config, versions, seed, timings."""
+    return {
         "qa_insights_version": __version__,
         "python": platform.python_version(),
-        "input": {"source": loaded.source, "sha256": loaded.source_sha256},
+        "input": {"source": loaded.source, "sha256": loaded.source_sha256, **input_extra},
         "periods": periods,
         "counts": loaded.counts,
-        "records_in_run": int(len(records)),
+        "records_in_run": int(records_in_run),
         "config": config.model_dump(mode="json"),
         "seed": config.seed,
         "embedding_model": tables["model_fingerprint"],
         "timings_s": timer.timings,
         "outputs": sorted([p.name for p in files.values()] + [OUTPUT_FILES["manifest"]]),
     }
-    files["manifest"] = write_json(out / OUTPUT_FILES["manifest"], manifest)
-    logger.info("run finished: %d records used, %d set aside, %d periods; outputs in %s",
-                loaded.counts["rows_used"], loaded.counts["rows_set_aside"], len(periods), out)
-    return RunResult(load=loaded, summary=summary, assignments=tables["assignments"],
-                     themes=tables["themes"], root_causes=tables["root_causes"],
-                     phrases=tables["phrases"], flags=flags, report=report, periods=periods,
-                     out_dir=out, files=files, timings=timer.timings)
 
 
 def _portable_causes(causes: pd.DataFrame) -> pd.DataFrame:
@@ -319,7 +348,10 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
         for p in todo:
             rows = np.flatnonzero((period_of == p) & in_scope)
             model = ThemeModel.from_config(config.themes, random_state=config.seed)
-            model.fit(docs.iloc[rows].tolist(), theme_vecs[rows])
+            # a large month is fitted on a sample picked by a seeded hash of the record id, so
+            # the sample does not depend on the records' order or partitioning
+            model.fit(docs.iloc[rows].tolist(), theme_vecs[rows],
+                      sample_keys=records[schema.RECORD_ID].iloc[rows].astype(str).tolist())
             mapping = registry.update(p, model)
             local_to_id = dict(zip(mapping["theme"], mapping["theme_id"]))
             labels = np.asarray(model.labels_)
