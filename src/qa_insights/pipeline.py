@@ -567,15 +567,14 @@ def _root_causes(records: pd.DataFrame, assignments: pd.DataFrame, trends: pd.Da
                  config: PipelineConfig, encoder):
     """Root causes of every theme with a signal and of the largest themes, per period, and each
     such theme's root-cause category and impact (``extras``)."""
-    from .outputs import PHRASE_COLUMNS
-    from .root_causes import CANDIDATE_COLUMNS, RootCauseCategorizer, root_causes_for_theme
+    from .root_causes import RootCauseCategorizer, root_causes_for_theme
 
     categorizer = (RootCauseCategorizer(encoder=encoder, config=config.root_causes.category).fit()
                    if periods else None)
     frame = records.assign(theme_id=assignments["theme_id"])
     dims = [c for c in loaded.categorical_columns if c in frame.columns
             and frame[c].notna().any()]
-    cause_rows, phrase_rows, extra_rows = [], [], []
+    results = []
     for p in periods:
         in_p = trends[(trends["period"] == p) & (trends["count"] > 0)]
         chosen = set(in_p.loc[in_p["signal"] != "none", "theme_id"])
@@ -588,16 +587,28 @@ def _root_causes(records: pd.DataFrame, assignments: pd.DataFrame, trends: pd.Da
                 frame, frame[["record_id", "theme_id"]], theme_id, p, dimensions=dims,
                 config=config.root_causes, embeddings=comment_vecs[idx[order]],
                 categorizer=categorizer)
-            cand = result.candidates.assign(theme_id=theme_id, period=p)
-            cause_rows.append(cand)
-            phrase_rows.append(result.phrases.assign(theme_id=theme_id, period=p))
-            tag = result.category
-            extra_rows.append({
-                "theme_id": theme_id, "period": p,
-                "root_cause_category": tag.category if tag is not None else None,
-                "root_cause_category_confidence": (float(tag.confidence) if tag is not None
-                                                   else np.nan),
-                "impact_fail_rate": float(result.impact.get("impact", np.nan))})
+            results.append(result)
+    return cause_tables(results)
+
+
+def cause_tables(results: list) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Candidates, phrases and extras (category, impact) of each theme's
+    :class:`~qa_insights.root_causes.ThemeRootCauses`, keyed by ``theme_id`` and ``period``."""
+    from .outputs import PHRASE_COLUMNS
+    from .root_causes import CANDIDATE_COLUMNS
+
+    cause_rows, phrase_rows, extra_rows = [], [], []
+    for result in results:
+        key = {"theme_id": result.theme_id, "period": result.period}
+        cause_rows.append(result.candidates.assign(**key))
+        phrase_rows.append(result.phrases.assign(**key))
+        tag = result.category
+        extra_rows.append({
+            **key,
+            "root_cause_category": tag.category if tag is not None else None,
+            "root_cause_category_confidence": (float(tag.confidence) if tag is not None
+                                               else np.nan),
+            "impact_fail_rate": float(result.impact.get("impact", np.nan))})
     causes = pd.concat(cause_rows, ignore_index=True) if cause_rows else pd.DataFrame(
         columns=["theme_id", "period", *CANDIDATE_COLUMNS])
     phrases = pd.concat(phrase_rows, ignore_index=True) if phrase_rows else pd.DataFrame(

@@ -227,15 +227,12 @@ def _fit_models(client, parts, emb, periods: list[str], config, dim: int):
     return models, fitted
 
 
-
 def _root_causes(client, parts, emb, assigned, theme_ids: dict, trends: pd.DataFrame,
                  periods: list[str], loaded, config, encoder):
     """Root causes of every theme with a signal and of the largest themes, per period, from
     per-partition aggregates (as :func:`qa_insights.pipeline._root_causes`)."""
-    from ..outputs import PHRASE_COLUMNS
-    from ..pipeline import _EXTRA_COLUMNS, _TOP_THEMES_FOR_CAUSES
-    from ..root_causes import (CANDIDATE_COLUMNS, RootCauseCategorizer, phrase_counts,
-                               root_causes_from_counts)
+    from ..pipeline import _TOP_THEMES_FOR_CAUSES, cause_tables
+    from ..root_causes import RootCauseCategorizer, phrase_counts, root_causes_from_counts
 
     categorizer = RootCauseCategorizer(encoder=encoder, config=config.root_causes.category).fit()
     dims = list(getattr(loaded, "dimensions_present", loaded.categorical_columns))
@@ -250,7 +247,7 @@ def _root_causes(client, parts, emb, assigned, theme_ids: dict, trends: pd.DataF
         cause_partition, parts, emb, assigned, theme_ids=_share(client, theme_ids),
         chosen=_share(client, chosen), dims=_share(client, counted),
         max_ngram=config.root_causes.phrases.max_ngram))
-    cause_rows, phrase_rows, extra_rows = [], [], []
+    results = []
     for p, theme_id in chosen:
         counts_p = pd.concat([x.counts[p] for x in pieces], ignore_index=True)
         counts = counts_p[counted + ["count"]].assign(
@@ -273,26 +270,8 @@ def _root_causes(client, parts, emb, assigned, theme_ids: dict, trends: pd.DataF
             n_failed=sum(x.n_failed[p] for x in pieces), dimensions=dims,
             config=config.root_causes, categorizer=categorizer,
             embeddings=vecs[order])
-        cause_rows.append(result.candidates.assign(theme_id=theme_id, period=p))
-        phrase_rows.append(result.phrases.assign(theme_id=theme_id, period=p))
-        tag = result.category
-        extra_rows.append({
-            "theme_id": theme_id, "period": p,
-            "root_cause_category": tag.category if tag is not None else None,
-            "root_cause_category_confidence": (float(tag.confidence) if tag is not None
-                                               else np.nan),
-            "impact_fail_rate": float(result.impact.get("impact", np.nan))})
-    causes = pd.concat(cause_rows, ignore_index=True) if cause_rows else pd.DataFrame(
-        columns=["theme_id", "period", *CANDIDATE_COLUMNS])
-    phrases = pd.concat(phrase_rows, ignore_index=True) if phrase_rows else pd.DataFrame(
-        columns=list(PHRASE_COLUMNS))
-    front = ["theme_id", "period"]
-    causes = causes[front + [c for c in causes.columns if c not in front]]
-    phrases = phrases[front + [c for c in phrases.columns if c not in front]]
-    extras = pd.DataFrame(extra_rows, columns=list(_EXTRA_COLUMNS)).astype(
-        {"theme_id": "string", "period": "string", "root_cause_category": "string",
-         "root_cause_category_confidence": float, "impact_fail_rate": float})
-    return causes, phrases, extras
+        results.append(result)
+    return cause_tables(results)
 
 
 def _theme_map_from_sums(sums: np.ndarray, counts: np.ndarray, names: dict[int, str],
