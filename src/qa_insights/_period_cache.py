@@ -24,7 +24,8 @@ import sqlalchemy as sa
 
 from .store import StateStore
 
-__all__ = ["PERIOD_DIGESTS", "PERIOD_RESULTS", "frame_digest", "chain_digest", "stored_digests",
+__all__ = ["PERIOD_DIGESTS", "PERIOD_RESULTS", "frame_digest", "chain_digest", "context_digest",
+           "stored_digests",
            "save_period_results", "load_period_results", "forget_results_from"]
 
 _MD = sa.MetaData()

@@ -252,8 +252,9 @@ def _load_taxonomy(config: PipelineConfig):
 
 def _period_digests(records: pd.DataFrame, periods: list[str], config: PipelineConfig,
                     store: StateStore, registry, encoder, taxonomy,
-                    labelled: np.ndarray) -> dict[str, str]:
-    """Each period's digest: what its results depend on, chained from the period before."""
+                    labelled: np.ndarray, stored: dict[str, str]) -> dict[str, str]:
+    """Each period's digest: what its results depend on, chained from the period before
+    (``stored``: the digests the state holds)."""
     edits = registry.themes()
     edits = edits[edits["pinned"].astype(bool) | edits["merged_into"].notna()]
     context = context_digest({
@@ -267,7 +268,6 @@ def _period_digests(records: pd.DataFrame, periods: list[str], config: PipelineC
         "policy_training": (frame_digest(records[labelled])
                             if config.policy.mode == "supervised" else None),
     })
-    stored = stored_digests(store)
     earlier = sorted(p for p in stored if p < periods[0])
     previous = stored[earlier[-1]] if earlier else ""
     digests = {}
@@ -297,9 +297,9 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
     period_of = records[schema.PERIOD].to_numpy()
 
     with timer.stage("reuse_check"):
-        digests = _period_digests(records, periods, config, store, registry, encoder, taxonomy,
-                                  labelled)
         stored = stored_digests(store)
+        digests = _period_digests(records, periods, config, store, registry, encoder, taxonomy,
+                                  labelled, stored)
         n_reused = 0
         while n_reused < len(periods) and stored.get(periods[n_reused]) == digests[periods[n_reused]]:
             n_reused += 1
