@@ -129,6 +129,29 @@ def test_parent_ranks_above_child_that_adds_nothing():
     assert set(children["collapsed_into"]) == {json.dumps({"market": "MY"})}
 
 
+def test_parent_of_a_collapsed_child_takes_its_place():
+    # the best-scoring combination (ID x MAC-7) adds nothing to MAC-7 (every MAC-7 record of the
+    # theme is in ID), so MAC-7 must stand in its place - not fall to its own lower score and be
+    # absorbed there by the rival ID x scams, which overlaps it (this happened on the sample)
+    cells = {
+        ("ID", "scams", "MAC-7"): (31, 10), ("ID", "appeals", "MAC-7"): (7, 2),
+        ("GB", "scams", "MAC-7"): (4, 0), ("ID", "scams", "MAC-8"): (17, 1),
+        ("TH", "scams", "MAC-1"): (30, 1), ("PH", "scams", "MAC-1"): (30, 1),
+        ("BR", "scams", "MAC-2"): (4, 1), ("TH", "safety", "MAC-3"): (150, 1),
+        ("PH", "safety", "MAC-3"): (150, 1), ("ID", "safety", "MAC-3"): (150, 0),
+        ("BR", "appeals", "MAC-4"): (127, 0),
+    }
+    frame = _grid(cells, dims=("market", "queue", "macro_id"))
+    out = rank_root_causes(frame, "in_theme", config=RootCauseConfig(keep_collapsed=True))
+    kept = out[out["rank"].notna()]
+    assert kept.iloc[0]["attributes"] == {"macro_id": "MAC-7"}
+    best = out.loc[out["score"].idxmax()]
+    assert best["attributes"] == {"market": "ID", "macro_id": "MAC-7"}
+    assert best["collapsed_into"] == json.dumps({"macro_id": "MAC-7"})
+    rival = out[out["attributes"] == {"market": "ID", "queue": "scams"}].iloc[0]
+    assert pd.isna(rival["rank"]) and rival["collapsed_into"] == json.dumps({"macro_id": "MAC-7"})
+
+
 def test_tiny_agent_is_not_first():
     rng = np.random.default_rng(2)
     n = 600

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -361,13 +361,28 @@ def _collapse(table: CodedTable, result, order: list[int], config: RootCauseConf
         return json.dumps({k: str(v) for k, v in table.attributes(key).items()},
                           ensure_ascii=False)
 
-    for j, i in enumerate(order):
+    position = {i: j for j, i in enumerate(order)}
+    index_of = {result.keys[i]: i for i in order}
+    queue = deque(order)
+    seen: set[int] = set()
+    while queue:
+        i = queue.popleft()
+        if i in seen:
+            continue
+        seen.add(i)
         # past this many, the rest is noise or more slices of the same causes
-        if len(kept) >= config.max_candidates or j >= 10 * config.max_candidates:
+        if len(kept) >= config.max_candidates or len(seen) > 10 * config.max_candidates:
             break
+        j = position[i]
         key = result.keys[i]
         if p_lift[j] > config.child_alpha:
             collapsed.append((i, name(lift_parent[j])))
+            # the simpler combination explains the theme as well as this one: it takes this
+            # one's place in the ranking, rather than its own lower place (where a rival that
+            # overlaps it could absorb it and leave neither in the list)
+            parent = index_of.get(lift_parent[j])
+            if parent is not None and parent not in seen:
+                queue.appendleft(parent)
             continue
         members = np.ones(len(theme_idx), dtype=bool)
         for dim, code in key:
