@@ -18,7 +18,8 @@ import qa_insights
 from qa_insights.datasets import (
     AGENTS, CHANNELS, FAILURE_MODES, MACROS, MALFORMED_REASONS, MARKETS, POLICY_AREAS, QUEUES,
     REVIEWERS, ROOT_CAUSE_CATEGORIES, SAMPLE_PARAMS, SAMPLE_PATH, SAMPLE_TRUTH_PATH,
-    TRUTH_COLUMNS, GeneratedData, PlantedTheme, default_planted, generate_assessments,
+    I18N_TRUTH_COLUMNS, TRUTH_COLUMNS, GeneratedData, PlantedTheme, default_planted,
+    generate_assessments,
     generate_sample, load_sample, load_sample_truth,
 )
 from qa_insights.datasets.__main__ import main as datasets_main
@@ -150,7 +151,7 @@ def test_unknown_language_falls_back_to_english_phrases():
 def test_records_follow_the_data_contract(sample):
     records, truth = _valid(sample)
     assert list(sample.records.columns) == list(CANONICAL_COLUMNS)
-    assert list(sample.truth.columns) == list(TRUTH_COLUMNS)
+    assert list(sample.truth.columns) == list(TRUTH_COLUMNS) + list(I18N_TRUTH_COLUMNS)
     assert (sample.records.dtypes == "str").all()
     assert records["record_id"].str.fullmatch(r"QA-\d{4}-\d{6}").all()
     assert records["record_id"].is_unique

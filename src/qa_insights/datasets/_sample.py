@@ -27,6 +27,7 @@ SAMPLE_PARAMS: dict = {
     "periods": list(DEFAULT_PERIODS),
     "records_per_period": 700,
     "malformed_rate": 0.01,
+    "multilingual_tickets": True,
     "seed": 20261,
 }
 
