@@ -329,7 +329,7 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
         # ticket of every record (policy area), the comment only where a theme needs it or there
         # is no ticket to classify
         need = todo_mask | last_mask | (labelled if config.policy.mode == "supervised" else False)
-        comment_vecs, ticket_vecs = _encode_rows(
+        (comment_vecs, ticket_vecs), (comment_native, ticket_native) = _encode_rows(
             encoder, [comments, tickets],
             [np.flatnonzero(need & (in_scope | ~has_ticket)), np.flatnonzero(need)])
         theme_vecs = combine_embeddings(comment_vecs, ticket_vecs, has_comment, has_ticket,
@@ -337,7 +337,8 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
 
     with timer.stage("policy"):
         policy = _policy_areas(records, ticket_vecs, comment_vecs, has_ticket, config, encoder,
-                               predict=todo_mask)
+                               taxonomy, human, predict=todo_mask,
+                               native=_policy_native(has_ticket, ticket_native, comment_native))
 
     # The theme's displayed text: the reviewer comment, or the ticket where there is none.
     docs = comments.where(has_comment, tickets)
@@ -420,15 +421,38 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
             "phrases": phrases, "theme_map": theme_map, "model_fingerprint": encoder.fingerprint}
 
 
-def _encode_rows(encoder, columns: list[pd.Series], rows: list[np.ndarray]) -> list[np.ndarray]:
-    """Vectors of the texts at ``rows[i]`` of ``columns[i]``; other rows stay zero (never read)."""
-    out = []
+def _encode_rows(encoder, columns: list[pd.Series],
+                 rows: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """Vectors of the texts at ``rows[i]`` of ``columns[i]``; other rows stay zero (never read).
+
+    Also, per column, the raw multilingual vectors a routed encoder produced on the way (NaN
+    rows for English texts and rows not encoded; ``None`` from an English-only encoder).
+    """
+    out, natives = [], []
     for texts, rows in zip(columns, rows):
         vecs = encoder.encode(texts.iloc[rows].tolist())
         full = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
         full[rows] = vecs
         out.append(full)
-    return out
+        raw = getattr(encoder, "native_", None)
+        native = None
+        if raw is not None and len(raw) == len(rows) and not np.isnan(raw).all():
+            native = np.full((len(texts), raw.shape[1]), np.nan, dtype=np.float32)
+            native[rows] = raw
+        natives.append(native)
+    return out, natives
+
+
+def _policy_native(has_ticket: np.ndarray, ticket_native: np.ndarray | None,
+                   comment_native: np.ndarray | None) -> np.ndarray | None:
+    """Raw multilingual vectors of the text each record's policy area is read from."""
+    if ticket_native is None and comment_native is None:
+        return None
+    dim = (ticket_native if ticket_native is not None else comment_native).shape[1]
+    nan = np.full((len(has_ticket), dim), np.nan, dtype=np.float32)
+    return np.where(has_ticket[:, None],
+                    ticket_native if ticket_native is not None else nan,
+                    comment_native if comment_native is not None else nan)
 
 
 def _restore_assignments(assignments: pd.DataFrame, rows: np.ndarray,
@@ -507,22 +531,23 @@ def _theme_map(vectors: np.ndarray, theme_ids: pd.Series, labels: pd.Series,
 
 
 def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: np.ndarray,
-                  has_ticket: np.ndarray, config: PipelineConfig, encoder,
-                  predict: np.ndarray | None = None) -> pd.DataFrame:
+                  has_ticket: np.ndarray, config: PipelineConfig, encoder, taxonomy,
+                  human: pd.Series, predict: np.ndarray | None = None,
+                  native: np.ndarray | None = None) -> pd.DataFrame:
     """Policy area of every record: the reviewer's label where set, else the classifier's.
 
-    Only rows where ``predict`` is true are classified (all by default); the others are NA. A
-    supervised model learns from every labelled record, predicted or not.
+    ``human`` holds the reviewers' labels mapped to ``taxonomy``'s area ids (None where unset or
+    unknown). Only rows where ``predict`` is true are classified (all by default); the others
+    are NA. A supervised model learns from every labelled record, predicted or not. ``native``:
+    raw multilingual vectors of the non-English texts (see :class:`~qa_insights.policy.
+    PolicyClassifier`).
     """
     from .policy import PolicyClassifier
 
     pcfg = config.policy
-    taxonomy = _load_taxonomy(config)
     predict = np.ones(len(records), dtype=bool) if predict is None else np.asarray(predict)
     # the ticket says what the content is; the comment stands in where there is no ticket
     vecs = np.where(has_ticket[:, None], ticket_vecs, comment_vecs)
-    human = pd.Series(_lenient_labels(taxonomy, records[schema.POLICY_AREA]),
-                      index=records.index, dtype=object)
     params = pcfg.classifier_params()
     params["random_state"] = config.seed
     clf = PolicyClassifier(taxonomy, encoder=encoder, **params)
@@ -533,7 +558,8 @@ def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: 
     source = pd.Series(pd.NA, index=records.index, dtype=object)
     if len(rows):
         if pcfg.mode == "supervised":
-            clf.fit(y=human[labelled].tolist(), embeddings=vecs[labelled])
+            clf.fit(y=human[labelled].tolist(), embeddings=vecs[labelled],
+                    native=None if native is None else native[labelled])
         else:
             clf.fit()
         # one period at a time: a matrix product's last bits depend on how many rows it holds,
@@ -541,7 +567,8 @@ def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: 
         period_of = records[schema.PERIOD].to_numpy()
         for p in pd.unique(period_of[rows]):
             at = rows[period_of[rows] == p]
-            predicted = clf.predict_frame(embeddings=vecs[at])
+            predicted = clf.predict_frame(embeddings=vecs[at],
+                                          native=None if native is None else native[at])
             mine = labelled[at]
             area.iloc[at] = np.where(mine, human.iloc[at].to_numpy(dtype=object),
                                      predicted["policy_area"].to_numpy(dtype=object))

@@ -176,9 +176,15 @@ def _policy(client, parts, emb, config, encoder):
     if pcfg.mode == "supervised":
         rows = client.gather(client.map(labelled_policy_rows, parts, emb,
                                         taxonomy=_share(client, taxonomy)))
-        labels = [y for part_labels, _ in rows for y in part_labels]
-        vecs = np.concatenate([v for _, v in rows]) if rows else np.zeros((0, encoder.dim))
-        clf.fit(y=labels, embeddings=vecs)
+        labels = [y for part_labels, _, _ in rows for y in part_labels]
+        vecs = np.concatenate([v for _, v, _ in rows]) if rows else np.zeros((0, encoder.dim))
+        native = None
+        if any(n is not None for _, _, n in rows):
+            dim = next(n.shape[1] for _, _, n in rows if n is not None)
+            native = np.concatenate([n if n is not None else
+                                     np.full((len(v), dim), np.nan, dtype=np.float32)
+                                     for _, v, n in rows])
+        clf.fit(y=labels, embeddings=vecs, native=native)
     else:
         clf.fit()
     shipped = _share(client, _strip_encoder(clf, "encoder"))

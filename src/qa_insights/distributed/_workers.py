@@ -95,6 +95,12 @@ class Embedded:
     pairs: np.ndarray
     pair_idx: np.ndarray
     n_texts: int = 0
+    #: raw multilingual vectors per distinct text (NaN rows for English), None without a routed
+    #: encoder: what the policy classifier reads a non-English text with
+    native: np.ndarray | None = None
+
+    def native_rows(self, idx) -> np.ndarray | None:
+        return None if self.native is None else self.native[idx]
 
     def comment_vecs(self, rows) -> np.ndarray:
         return self.vectors[self.comment_idx[rows]]
@@ -118,6 +124,9 @@ def embed_partition(records: pd.DataFrame, embed_config) -> Embedded:
     encoder = worker_encoder(embed_config)
     vectors = encoder.encode(list(uniques)) if len(uniques) else np.zeros(
         (0, encoder.dim), dtype=np.float32)
+    native = getattr(encoder, "native_", None) if len(uniques) else None
+    if native is not None and (len(native) != len(uniques) or np.isnan(native).all()):
+        native = None
     comment_idx, ticket_idx = codes[:n].astype(np.int64), codes[n:].astype(np.int64)
     has_comment = (comments.str.strip() != "").to_numpy()
     has_ticket = (tickets.str.strip() != "").to_numpy()
@@ -130,16 +139,18 @@ def embed_partition(records: pd.DataFrame, embed_config) -> Embedded:
     logger.info("embedded a partition of %d records: %d distinct texts, %d distinct pairs",
                 n, len(uniques), len(pair_keys))
     return Embedded(vectors, comment_idx, ticket_idx, has_comment, has_ticket, pairs,
-                    pair_idx.ravel().astype(np.int64), len(uniques))
+                    pair_idx.ravel().astype(np.int64), len(uniques), native)
 
 
 def labelled_policy_rows(records: pd.DataFrame, emb: Embedded, taxonomy):
-    """Human policy labels of a partition and their embeddings (supervised mode's training)."""
+    """Human policy labels of a partition, their embeddings and raw multilingual vectors (None
+    without a routed encoder): supervised mode's training rows."""
     from ..pipeline import _lenient_labels
 
     human = pd.Series(_lenient_labels(taxonomy, records[schema.POLICY_AREA]), dtype=object)
     labelled = human.notna().to_numpy()
-    return human[labelled].tolist(), emb.vectors[emb.policy_index()[labelled]]
+    idx = emb.policy_index()[labelled]
+    return human[labelled].tolist(), emb.vectors[idx], emb.native_rows(idx)
 
 
 def policy_partition(records: pd.DataFrame, emb: Embedded, classifier, taxonomy) -> pd.DataFrame:
@@ -152,7 +163,8 @@ def policy_partition(records: pd.DataFrame, emb: Embedded, classifier, taxonomy)
     index = emb.policy_index()
     distinct, inverse = np.unique(index, return_inverse=True)
     if len(distinct):
-        predicted = classifier.predict_frame(embeddings=emb.vectors[distinct])
+        predicted = classifier.predict_frame(embeddings=emb.vectors[distinct],
+                                             native=emb.native_rows(distinct))
         area_model = predicted["policy_area"].to_numpy(dtype=object)[inverse.ravel()]
         conf_model = predicted["policy_confidence"].to_numpy(dtype=float)[inverse.ravel()]
     else:

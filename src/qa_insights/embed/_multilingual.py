@@ -276,6 +276,11 @@ class RoutedEncoder(TransformerMixin, BaseEstimator):
         ``"english"`` or ``"multilingual"`` per text of the last :meth:`encode` call.
     languages_ : ndarray of object
         The language tag (given or detected) per text of the last call.
+    native_ : ndarray of float32 (n_texts, e5 dim) or None
+        In ``auto`` mode, the raw (unmapped) e5 vector of each text of the last call that took
+        the multilingual route, NaN rows for the others; ``None`` in ``all`` mode (no text is
+        known to be non-English). What the policy classifier reads a non-English text with,
+        beside its mapped vector.
     n_texts_, n_english_, n_multilingual_, n_cache_hits_, n_encoded_ : int
         Counts of the last call (``n_cache_hits_``/``n_encoded_``: distinct texts of the
         multilingual route found in the cache / run through e5).
@@ -447,12 +452,32 @@ class RoutedEncoder(TransformerMixin, BaseEstimator):
         if eng.size:
             out[eng] = self._english.encode([items[i] for i in eng])
         self.n_cache_hits_ = self.n_encoded_ = 0
+        native = None
+        if self.mode == "auto":
+            native = np.full((len(items), self._e5.dim), np.nan, dtype=np.float32)
         if multi.size:
-            out[multi] = align.transform(self._encode_e5([items[i] for i in multi]))
+            raw = self._encode_e5([items[i] for i in multi])
+            out[multi] = align.transform(raw)
+            if native is not None:
+                native[multi] = raw
+        self.native_ = native
         self.n_texts_, self.n_english_, self.n_multilingual_ = len(items), eng.size, multi.size
         logger.debug("encoded %d texts: %d English, %d multilingual (%d through e5)",
                      len(items), eng.size, multi.size, self.n_encoded_)
         return out
+
+    @property
+    def native_fingerprint(self) -> str:
+        """Identity of the raw e5 vectors (:meth:`encode_native`, ``native_``)."""
+        return self._e5.fingerprint
+
+    def encode_native(self, texts) -> np.ndarray:
+        """Raw e5 vectors (not mapped), L2-normalised float32, one row per text, any language.
+
+        The multilingual model's own view of a text; the policy classifier embeds its English
+        taxonomy this way to compare non-English tickets with it in e5's space.
+        """
+        return self._encode_e5(_as_text_list(texts))
 
     def _encode_e5(self, items: list[str]) -> np.ndarray:
         """Raw e5 vectors of ``items``: deduplicated, cached under the e5 fingerprint."""

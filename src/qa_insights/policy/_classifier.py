@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
@@ -90,8 +91,18 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     nearest-neighbour vote of the labelled rows and the zero-shot logit, turned into a
     probability by a sigmoid fitted on out-of-fold scores (see
     :mod:`qa_insights.policy._supervised`); the taxonomy's examples count as extra labelled
-    rows if ``taxonomy_rows``. Other areas keep their zero-shot probability. Rows need not sum to 1, which is what lets a ticket be both
-    harassment and hate (see ``policy_areas`` in :meth:`predict_frame`).
+    rows if ``taxonomy_rows``. Other areas keep their zero-shot probability. Rows need not sum
+    to 1, which is what lets a ticket be both harassment and hate (see ``policy_areas`` in
+    :meth:`predict_frame`).
+
+    **Non-English texts.** With a :class:`~qa_insights.embed.RoutedEncoder` (``auto`` mode) and
+    a taxonomy with ``translated_examples``, a text that took the multilingual route is also
+    scored in the multilingual model's own space (its raw e5 vector against the English
+    taxonomy embedded by e5), and its zero-shot logit is ``a * mapped score + b * e5 score +
+    c``, fitted on the translated examples scored against the English evidence: the way a real
+    non-English ticket is scored. English texts keep the leave-one-out map above. Pass the raw
+    vectors as ``native=`` with precomputed embeddings (the encoder's ``native_`` after
+    ``encode``); without them every text is scored as English would be.
 
     Parameters
     ----------
@@ -115,6 +126,11 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         Area ids, the column order of :meth:`predict_proba`.
     zero_shot_slope_, zero_shot_intercept_ : float
         The leave-one-out logistic map from zero-shot score to probability.
+    crosslingual_ : ndarray (3,)
+        ``(a, b, c)`` of the non-English logit, or empty when there is none (no multilingual
+        encoder, or no translated examples).
+    native_description_embeddings_, native_example_embeddings_ : ndarray
+        The taxonomy embedded by e5 (empty without ``crosslingual_``).
     threshold_ : float
     supervised_areas_ : list of str
         Areas with their own supervised model (empty in zero-shot mode).
@@ -128,6 +144,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         Re-centred training rows and their 1 / 0 / NaN labels, for the neighbour vote.
     taxonomy_sha256_, encoder_fingerprint_ : str
         Identity of what the model was built from, checked on load and on encoding.
+    native_fingerprint_ : str or None
+        Identity of the e5 vectors ``crosslingual_`` expects.
 
     Examples
     --------
@@ -217,24 +235,42 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
                              f"was fitted on {dim}")
         return emb
 
+    def _embeddings_and_native(self, X: Any, embeddings: Any,
+                               native: Any) -> tuple[np.ndarray, Any]:
+        """The rows' embeddings and, when this call encodes the texts with a routed encoder,
+        the raw e5 vectors it produced on the way."""
+        emb = self._embeddings(X, embeddings)
+        if embeddings is not None or native is not None:
+            return emb, native
+        encoder = self._encoder()
+        native = getattr(encoder, "native_", None)
+        if native is None or len(native) != emb.shape[0]:
+            return emb, None
+        fp = getattr(encoder, "native_fingerprint", None)
+        expected = getattr(self, "native_fingerprint_", None)
+        if expected is not None and fp is not None and str(fp) != expected:
+            raise StateError(f"e5 fingerprint {fp!r} differs from the one this classifier was "
+                             f"fitted with ({expected!r}); use the same encoder or refit")
+        return emb, native
+
     def _zero_shot_scores(self, emb: np.ndarray) -> np.ndarray:
         return area_similarity(emb, self.description_embeddings_, self.example_embeddings_,
                                self.example_area_, top_k=self.top_k,
                                description_weight=self.description_weight)
 
-    def _features(self, units: np.ndarray, zs_scores: np.ndarray) -> np.ndarray:
+    def _features(self, units: np.ndarray, zs_logits: np.ndarray) -> np.ndarray:
         if not self.zero_shot_features:
             return units
         # the zero-shot logits rather than raw cosines: on the scale where differences between
         # areas matter, so the one C suits them as it suits the embeddings
-        return np.hstack([units, self._zero_shot_logits(zs_scores)])
+        return np.hstack([units, zs_logits])
 
     def _zero_shot_logits(self, zs_scores: np.ndarray) -> np.ndarray:
         return self.zero_shot_slope_ * zs_scores + self.zero_shot_intercept_
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Sequence[str] | None = None, y: Any = None, *,
-            embeddings: Any = None) -> "PolicyClassifier":
+            embeddings: Any = None, native: Any = None) -> "PolicyClassifier":
         """Build the zero-shot model from the taxonomy and, in supervised mode, train on labels.
 
         Parameters
@@ -245,6 +281,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             Policy labels (see :func:`label_matrix`); required in supervised mode.
         embeddings : array (n, d), optional
             Precomputed embeddings of ``X`` from the same encoder (avoids re-encoding).
+        native : array (n, d_e5), optional
+            With ``embeddings``: raw e5 vectors of the non-English rows, NaN rows elsewhere.
 
         Returns
         -------
@@ -272,6 +310,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = desc.shape[1]
         self.zero_shot_slope_, self.zero_shot_intercept_ = loo_calibration(
             desc, ex, example_area, top_k=self.top_k, description_weight=self.description_weight)
+        self._fit_crosslingual(encoder, taxonomy, areas)
         self.supervised_areas_: list[str] = []
         n_feat = desc.shape[1] + (len(areas) if self.zero_shot_features else 0)
         self.centre_ = np.zeros(desc.shape[1])
@@ -287,31 +326,101 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         if self.mode == "supervised":
             if y is None:
                 raise ConfigError("supervised mode needs policy_area labels (y)")
-            self._fit_supervised(X, y, embeddings)
+            self._fit_supervised(X, y, embeddings, native)
         return self
 
-    def _fit_supervised(self, X: Any, y: Any, embeddings: Any) -> None:
+    def _fit_crosslingual(self, encoder, taxonomy: PolicyTaxonomy, areas) -> None:
+        """The non-English logit, from the translated examples (see the class docstring)."""
+        self.crosslingual_ = np.zeros(0)
+        self.native_description_embeddings_ = np.zeros((0, 0))
+        self.native_example_embeddings_ = np.zeros((0, 0))
+        self.native_fingerprint_ = None
+        texts, langs, area_of = [], [], []
+        for i, area in enumerate(areas):
+            for tag, phrases in area.translated_examples.items():
+                texts += phrases
+                langs += [tag] * len(phrases)
+                area_of += [i] * len(phrases)
+        if (not texts or not hasattr(encoder, "encode_native")
+                or getattr(encoder, "mode", None) != "auto"):
+            return
+        native_desc = np.asarray(encoder.encode_native(
+            [f"{a.name}: {a.description}" for a in areas]), dtype=np.float64)
+        native_ex = np.asarray(encoder.encode_native(
+            [ex for a in areas for ex in a.examples]), dtype=np.float64)
+        mapped = np.asarray(encoder.encode(texts, languages=langs), dtype=np.float64)
+        raw = getattr(encoder, "native_", None)
+        raw = (np.full((len(texts), native_desc.shape[1]), np.nan) if raw is None
+               else np.asarray(raw, dtype=np.float64))
+        english = np.isnan(raw).any(axis=1)
+        if english.any():
+            # a translated example the router keeps English (a loanword-heavy phrase) is
+            # still scored the way a non-English ticket is, for the fit
+            raw[english] = encoder.encode_native([texts[i] for i in np.flatnonzero(english)])
+        self.native_description_embeddings_ = native_desc
+        self.native_example_embeddings_ = native_ex
+        s_mapped = self._zero_shot_scores(mapped)
+        s_native = self._native_scores(raw)
+        target = np.zeros(s_mapped.shape, dtype=int)
+        target[np.arange(len(texts)), area_of] = 1
+        lr = LogisticRegression(C=100.0, max_iter=2000)
+        lr.fit(np.column_stack([s_mapped.ravel(), s_native.ravel()]), target.ravel())
+        self.crosslingual_ = np.array([lr.coef_[0, 0], lr.coef_[0, 1], lr.intercept_[0]])
+        self.native_fingerprint_ = str(encoder.native_fingerprint)
+        hits = float(np.mean((self.crosslingual_[0] * s_mapped + self.crosslingual_[1] * s_native)
+                             .argmax(axis=1) == np.asarray(area_of)))
+        logger.info("policy classifier: non-English logit %.2f*mapped %+.2f*e5 %+.2f from %d "
+                    "translated examples (%.0f%% in their own area)", *self.crosslingual_,
+                    len(texts), 100 * hits)
+
+    def _native_scores(self, native: np.ndarray) -> np.ndarray:
+        return area_similarity(native, self.native_description_embeddings_,
+                               self.native_example_embeddings_, self.example_area_,
+                               top_k=self.top_k, description_weight=self.description_weight)
+
+    def _native_rows(self, native: Any, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Which rows have a usable raw e5 vector, and those vectors."""
+        if native is None or len(getattr(self, "crosslingual_", ())) == 0:
+            return np.zeros(n, dtype=bool), None
+        arr = np.asarray(native, dtype=np.float64)
+        dim = self.native_description_embeddings_.shape[1]
+        if arr.ndim != 2 or arr.shape != (n, dim):
+            raise InputError(f"native must have shape ({n}, {dim}), got {arr.shape}")
+        rows = ~np.isnan(arr).any(axis=1)
+        return rows, arr[rows]
+
+    def _logits(self, emb: np.ndarray, native: Any = None) -> np.ndarray:
+        """Zero-shot logit of every text and area: the English map, or the non-English one
+        where a raw e5 vector is given."""
+        zs = self._zero_shot_scores(emb)
+        logits = self._zero_shot_logits(zs)
+        rows, raw = self._native_rows(native, emb.shape[0])
+        if rows.any():
+            a, b, c = self.crosslingual_
+            logits[rows] = a * zs[rows] + b * self._native_scores(raw) + c
+        return logits
+
+    def _fit_supervised(self, X: Any, y: Any, embeddings: Any, native: Any = None) -> None:
         Y = label_matrix(y, self.taxonomy_)
-        emb = self._embeddings(X, embeddings)
+        emb, native = self._embeddings_and_native(X, embeddings, native)
         if emb.shape[0] != Y.shape[0]:
             raise InputError(f"{emb.shape[0]} texts/embeddings but {Y.shape[0]} labels")
         # small dense problems: multi-threaded BLAS only adds contention (28x slower measured on
         # a shared 2-core machine), so these fits run single-threaded
         with threadpool_limits(limits=1, user_api="blas"):
-            self._fit_areas(emb, Y)
+            self._fit_areas(emb, Y, native)
 
-    def _fit_areas(self, emb: np.ndarray, Y: np.ndarray) -> None:
+    def _fit_areas(self, emb: np.ndarray, Y: np.ndarray, native: Any = None) -> None:
         n_records = emb.shape[0]
         self.centre_ = emb.mean(axis=0)
         units = recentre(emb, self.centre_)
-        zs = self._zero_shot_scores(emb)
+        zs_logit = self._logits(emb, native)
         if self.taxonomy_rows:
             ex = self.example_embeddings_
             units = np.vstack([units, recentre(ex, self.centre_)])
-            zs = np.vstack([zs, self._zero_shot_scores(ex)])
+            zs_logit = np.vstack([zs_logit, self._logits(ex)])
             Y = np.vstack([Y, np.eye(len(self.classes_))[self.example_area_]])
-        feats = self._features(units, zs)
-        zs_logit = self._zero_shot_logits(zs)
+        feats = self._features(units, zs_logit)
         coefs, intercepts, calib, blends, kept = [], [], [], [], []
         for a, area_id in enumerate(self.classes_):
             # taxonomy rows make every area look labelled; count only the records' labels
@@ -349,8 +458,17 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X: Sequence[str] | None = None, *,
-                      embeddings: Any = None) -> np.ndarray:
+                      embeddings: Any = None, native: Any = None) -> np.ndarray:
         """Probability of each area, columns in ``classes_`` order.
+
+        Parameters
+        ----------
+        X : sequence of str, optional
+            Texts, encoded here (a routed encoder also gives the raw e5 vectors).
+        embeddings : array (n, d), optional
+            Precomputed embeddings instead of ``X``.
+        native : array (n, d_e5), optional
+            With ``embeddings``: raw e5 vectors of the non-English rows, NaN elsewhere.
 
         Returns
         -------
@@ -359,9 +477,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             ``supervised_areas_``, the zero-shot map for the others.
         """
         check_is_fitted(self, "classes_")
-        emb = self._embeddings(X, embeddings)
-        zs = self._zero_shot_scores(emb)
-        proba = expit(self.zero_shot_slope_ * zs + self.zero_shot_intercept_)
+        emb, native = self._embeddings_and_native(X, embeddings, native)
+        zs_logit = self._logits(emb, native)
+        proba = expit(zs_logit)
         if self.supervised_areas_:
             cols = [list(self.classes_).index(a) for a in self.supervised_areas_]
             units = recentre(emb, self.centre_)
@@ -369,8 +487,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             with threadpool_limits(limits=1, user_api="blas"):
                 vote = neighbour_vote(units, self.neighbour_units_, self.neighbour_labels_,
                                       k=self.knn_k, temperature=self.knn_temperature)
-                scores = area_scores(self._features(units, zs), self.coef_, self.intercept_,
-                                     vote, self._zero_shot_logits(zs)[:, cols],
+                scores = area_scores(self._features(units, zs_logit), self.coef_,
+                                     self.intercept_, vote, zs_logit[:, cols],
                                      knn_weight=self.blend_[:, 0],
                                      zero_shot_weight=self.blend_[:, 1])
             proba[:, cols] = calibrated(scores, self.calibration_)
@@ -391,12 +509,13 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         labels = np.where(conf >= self.threshold_, self.classes_[top], UNKNOWN).astype(object)
         return labels, conf
 
-    def predict(self, X: Sequence[str] | None = None, *, embeddings: Any = None) -> np.ndarray:
+    def predict(self, X: Sequence[str] | None = None, *, embeddings: Any = None,
+                native: Any = None) -> np.ndarray:
         """Most likely area per text, or ``"unknown"`` when its probability < ``threshold_``."""
-        return self._decide(self.predict_proba(X, embeddings=embeddings))[0]
+        return self._decide(self.predict_proba(X, embeddings=embeddings, native=native))[0]
 
-    def predict_frame(self, X: Sequence[str] | None = None, *,
-                      embeddings: Any = None) -> pd.DataFrame:
+    def predict_frame(self, X: Sequence[str] | None = None, *, embeddings: Any = None,
+                      native: Any = None) -> pd.DataFrame:
         """Everything downstream needs about each text's policy area, one row per text.
 
         Returns
@@ -408,7 +527,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             best first) and ``policy_areas`` (list of every area with probability at least
             ``multilabel_threshold``, best first; may be empty).
         """
-        proba = self.predict_proba(X, embeddings=embeddings)
+        proba = self.predict_proba(X, embeddings=embeddings, native=native)
         labels, conf = self._decide(proba)
         order = np.argsort(-proba, axis=1, kind="stable")
         alternatives, multi = [], []

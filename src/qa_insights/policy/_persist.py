@@ -35,12 +35,14 @@ __all__ = ["save_policy_classifier", "load_policy_classifier", "FORMAT_VERSION"]
 logger = logging.getLogger(__name__)
 
 # 2: blended logistic + neighbour-vote model (centre_, neighbour_* arrays, one sigmoid per area)
-FORMAT_VERSION = 2
+# 3: the non-English logit (crosslingual_, native_* arrays, native_fingerprint_)
+FORMAT_VERSION = 3
 _META = "policy_classifier.json"
 _TAXONOMY = "taxonomy.json"
 _ARRAYS = ("description_embeddings_", "example_embeddings_", "example_area_", "centre_",
-           "coef_", "intercept_", "calibration_", "blend_", "neighbour_units_", "neighbour_labels_")
-_SCALARS = ("zero_shot_slope_", "zero_shot_intercept_", "n_features_in_")
+           "coef_", "intercept_", "calibration_", "blend_", "neighbour_units_", "neighbour_labels_",
+           "crosslingual_", "native_description_embeddings_", "native_example_embeddings_")
+_SCALARS = ("zero_shot_slope_", "zero_shot_intercept_", "n_features_in_", "native_fingerprint_")
 # parameters that are objects, stored elsewhere (taxonomy) or supplied on load (encoder)
 _NOT_SAVED_PARAMS = ("taxonomy", "encoder")
 
@@ -169,6 +171,11 @@ def load_policy_classifier(path: str | Path, *, encoder: Any = None,
     if encoder is not None and str(encoder.fingerprint) != meta["encoder_fingerprint"]:
         raise StateError(f"{path}: saved with encoder fingerprint {meta['encoder_fingerprint']!r}"
                          f", the encoder given has {encoder.fingerprint!r}")
+    native_fp = meta["scalars"].get("native_fingerprint_")
+    given_fp = getattr(encoder, "native_fingerprint", None) if encoder is not None else None
+    if native_fp is not None and given_fp is not None and str(given_fp) != native_fp:
+        raise StateError(f"{path}: saved with e5 fingerprint {native_fp!r}, the encoder given "
+                         f"has {given_fp!r}")
 
     params = dict(meta["params"])
     try:

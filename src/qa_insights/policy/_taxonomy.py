@@ -51,6 +51,11 @@ class PolicyArea(StrictModel):
     severity : {"low", "medium", "high", "critical"}
     aliases : list of str
         Other names teams use for the area, to map human-assigned labels.
+    translated_examples : dict of language tag -> list of str
+        Reports written natively in other languages (``ms``, ``th``, ...). They are *not*
+        similarity evidence (measured: native-language examples drown the topic in the
+        language and lower accuracy); the zero-shot classifier learns from them how far a
+        non-English text lands from the English evidence, i.e. how sure to be about it.
     """
 
     id: str
@@ -59,6 +64,7 @@ class PolicyArea(StrictModel):
     examples: list[str]
     severity: Literal["low", "medium", "high", "critical"]
     aliases: list[str] = Field(default_factory=list)
+    translated_examples: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("id")
     @classmethod
@@ -83,6 +89,22 @@ class PolicyArea(StrictModel):
         if not cleaned or any(not v for v in cleaned):
             raise ValueError("must be a non-empty list of non-empty phrases")
         return cleaned
+
+    @field_validator("translated_examples")
+    @classmethod
+    def _check_translated(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for tag, phrases in value.items():
+            key = str(tag).strip().lower()
+            if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", key):
+                raise ValueError(f"{tag!r} is not a language tag (use e.g. 'ms', 'th', 'pt-br')")
+            if key.split("-")[0] == "en":
+                raise ValueError("English phrases belong in 'examples'")
+            cleaned = [v.strip() for v in phrases if isinstance(v, str)]
+            if not cleaned or len(cleaned) != len(phrases) or any(not v for v in cleaned):
+                raise ValueError(f"{tag!r}: must be a non-empty list of non-empty phrases")
+            out[key] = cleaned
+        return out
 
 
 class PolicyTaxonomy(StrictModel):
