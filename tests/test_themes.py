@@ -392,6 +392,40 @@ def test_registry_rerun_is_idempotent_and_edits_survive(tmp_path, months):
         reg.rename("TH-9999", "nope")
 
 
+def test_registry_rewind_gives_back_the_ids_and_keeps_edits(tmp_path, encode):
+    """Edits to themes first seen in a period survive re-processing that period, and its new
+    themes get the ids the first run gave them (not renumbered around a kept theme)."""
+    fitted = {}
+    for period, modes in (("2026-01", ("escalation", "tone")),
+                          ("2026-02", ("escalation", "macro", "sla"))):
+        docs, truth = make_docs(modes)
+        fitted[period] = (small_model().fit(docs, encode(docs)), np.asarray(truth))
+    (m1, t1), (m2, t2) = fitted["2026-01"], fitted["2026-02"]
+    reg = ThemeRegistry(StateStore(tmp_path / "state.db"))
+    ids1 = mode_ids(reg.update("2026-01", m1), m1, t1)
+    ids2 = mode_ids(reg.update("2026-02", m2), m2, t2)
+    new_ids = sorted({ids2["macro"], ids2["sla"]})
+    assert new_ids == ["TH-0003", "TH-0004"]
+    # the user edits the higher-numbered new theme and merges the other into an older one
+    high, low = new_ids[1], new_ids[0]
+    reg.rename(high, "Late replies")
+    reg.merge([low], into=ids1["tone"])
+    before = reg.themes().set_index("theme_id")
+    assert reg.rewind("2026-02") == ["2026-02"]
+    again = mode_ids(reg.update("2026-02", m2), m2, t2)
+    assert again == ids2
+    after = reg.themes().set_index("theme_id")
+    assert after.loc[high, "label"] == "Late replies"
+    assert after.loc[low, "merged_into"] == ids1["tone"]
+    assert sorted(after.index) == sorted(before.index)
+    assert set(reg.history()["theme_id"]) == set(before.index)
+    # a plain re-run of the period changes nothing either
+    snapshot = (reg.themes(), reg.history())
+    reg.update("2026-02", m2)
+    pd.testing.assert_frame_equal(snapshot[0], reg.themes())
+    pd.testing.assert_frame_equal(snapshot[1], reg.history())
+
+
 def test_registry_records_a_split(tmp_path, months):
     """Month 2 splits escalation into two narrower themes: one continues, one is a split."""
     reg = ThemeRegistry(StateStore(tmp_path / "state.db"),

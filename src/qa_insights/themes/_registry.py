@@ -58,6 +58,15 @@ LINEAGE = sa.Table(
     sa.Column("target_id", sa.String(16), nullable=False),
     sa.Column("similarity", sa.Float, nullable=True),
 )
+#: The last centroid of a user-edited theme (renamed, pinned, merged or merged into) whose
+#: creation period was forgotten: when that period is processed again, the new theme closest
+#: to it takes its id back, so the edit stays attached to the same failure.
+ANCHORS = sa.Table(
+    "theme_anchors", _MD,
+    sa.Column("theme_id", sa.String(16), primary_key=True),
+    sa.Column("period", sa.String(32), nullable=False),
+    sa.Column("centroid", sa.LargeBinary, nullable=False),  # float32 bytes
+)
 
 
 class ThemeRegistry:
@@ -66,7 +75,7 @@ class ThemeRegistry:
     Parameters
     ----------
     store : StateStore
-        The state database; the registry's three tables are created if missing.
+        The state database; the registry's tables are created if missing.
     config : ThemeConfig, optional
         Uses ``match_threshold``, ``lineage_threshold`` and ``retire_after``.
     """
@@ -74,7 +83,7 @@ class ThemeRegistry:
     def __init__(self, store: StateStore, config: ThemeConfig | None = None) -> None:
         self.store = store
         self.config = config or ThemeConfig()
-        store.ensure(THEMES, PERIODS, LINEAGE)
+        store.ensure(THEMES, PERIODS, LINEAGE, ANCHORS)
 
     # ------------------------------------------------------------------ monthly update
     def update(self, period: str, model) -> pd.DataFrame:
@@ -103,7 +112,8 @@ class ThemeRegistry:
                 for r, c in zip(rows, cols):
                     if sim[r, c] >= cfg.match_threshold:
                         match[int(r)] = (cand_ids[c], float(sim[r, c]))
-            next_no = self._next_number(conn)
+            reclaimed = self._reclaim(conn, period, cents, set(match))
+            next_no = self._next_number(conn, period)
             out = []
             matched_old = {tid for tid, _ in match.values()}
             for t in range(n_new):
@@ -114,7 +124,11 @@ class ThemeRegistry:
                     status = "continued"
                     self._refresh_label(conn, tid, label, kw_label, list(row["keywords"]))
                 else:
-                    tid, next_no = f"TH-{next_no:04d}", next_no + 1
+                    if t in reclaimed:
+                        tid = reclaimed[t]
+                    else:
+                        next_no = self._free_number(conn, next_no)
+                        tid, next_no = f"TH-{next_no:04d}", next_no + 1
                     s, status = None, "new"
                     if sim.shape[1]:
                         c = int(np.argmax(sim[t]))
@@ -123,10 +137,13 @@ class ThemeRegistry:
                             conn.execute(LINEAGE.insert().values(
                                 period=period, kind="split", source_id=cand_ids[c],
                                 target_id=tid, similarity=s))
-                    conn.execute(THEMES.insert().values(
-                        theme_id=tid, label=label, keyword_label=kw_label,
-                        keywords=json.dumps(list(row["keywords"])), user_label=False,
-                        pinned=False, merged_into=None, created_period=period))
+                    if t in reclaimed:
+                        self._refresh_label(conn, tid, label, kw_label, list(row["keywords"]))
+                    else:
+                        conn.execute(THEMES.insert().values(
+                            theme_id=tid, label=label, keyword_label=kw_label,
+                            keywords=json.dumps(list(row["keywords"])), user_label=False,
+                            pinned=False, merged_into=None, created_period=period))
                 conn.execute(PERIODS.insert().values(
                     theme_id=tid, period=period, local_theme=t, size=int(row["size"]),
                     similarity=s, label=label,
@@ -266,11 +283,26 @@ class ThemeRegistry:
         return "dormant"
 
     def _forget_period(self, conn, period: str) -> None:
-        """Remove what an earlier run of ``period`` wrote, so a re-run replaces it."""
-        created = [r[0] for r in conn.execute(
-            sa.select(THEMES.c.theme_id).where(THEMES.c.created_period == period,
-                                               THEMES.c.user_label.is_(False),
-                                               THEMES.c.pinned.is_(False))).all()]
+        """Remove what an earlier run of ``period`` wrote, so a re-run replaces it.
+
+        Themes created in ``period`` go, except those a user edited (renamed, pinned, merged or
+        merged into): they stay, with their centroid of ``period`` kept as an anchor that the
+        re-run gives their id back by (see :meth:`_reclaim`).
+        """
+        merge_targets = set(conn.execute(sa.select(THEMES.c.merged_into)
+                                         .where(THEMES.c.merged_into.is_not(None))).scalars())
+        created, edited = [], []
+        for r in conn.execute(sa.select(THEMES).where(THEMES.c.created_period == period)).all():
+            is_edited = (r.user_label or r.pinned or r.merged_into is not None
+                         or r.theme_id in merge_targets)
+            (edited if is_edited else created).append(r.theme_id)
+        for tid in edited:
+            row = conn.execute(sa.select(PERIODS.c.centroid).where(
+                PERIODS.c.theme_id == tid, PERIODS.c.period == period)).first()
+            if row is not None:
+                conn.execute(ANCHORS.delete().where(ANCHORS.c.theme_id == tid))
+                conn.execute(ANCHORS.insert().values(theme_id=tid, period=period,
+                                                     centroid=row.centroid))
         conn.execute(PERIODS.delete().where(PERIODS.c.period == period))
         conn.execute(LINEAGE.delete().where(LINEAGE.c.period == period,
                                             LINEAGE.c.kind != "user_merge"))
@@ -321,10 +353,45 @@ class ThemeRegistry:
             values["label"] = label
         conn.execute(THEMES.update().where(THEMES.c.theme_id == tid).values(**values))
 
+    def _reclaim(self, conn, period: str, cents: np.ndarray,
+                 matched: set[int]) -> dict[int, str]:
+        """Local themes of ``period`` (not matched to an earlier theme) that take back the id of
+        a user-edited theme first seen in ``period`` before it was forgotten: one-to-one by
+        centroid similarity above ``match_threshold``. Used anchors are dropped."""
+        rows = conn.execute(sa.select(ANCHORS).where(ANCHORS.c.period == period)
+                            .order_by(ANCHORS.c.theme_id)).all()
+        free = [t for t in range(len(cents)) if t not in matched]
+        if not rows or not free:
+            return {}
+        anchor = np.stack([np.frombuffer(r.centroid, dtype=np.float32).astype(np.float64)
+                           for r in rows])
+        anchor /= np.maximum(np.linalg.norm(anchor, axis=1, keepdims=True), 1e-12)
+        sim = cents[free] @ anchor.T
+        out: dict[int, str] = {}
+        for i, j in zip(*linear_sum_assignment(-sim)):
+            if sim[i, j] >= self.config.match_threshold:
+                out[free[i]] = rows[j].theme_id
+        if out:
+            conn.execute(ANCHORS.delete().where(ANCHORS.c.theme_id.in_(list(out.values()))))
+        return out
+
     @staticmethod
-    def _next_number(conn) -> int:
-        ids = conn.execute(sa.select(THEMES.c.theme_id)).scalars().all()
+    def _next_number(conn, period: str) -> int:
+        """First number for ``period``'s new themes: after every theme created before it, so
+        a period processed again after a rewind gives its new themes the numbers it gave them
+        the first time (ids still in use are skipped by :meth:`_free_number`)."""
+        ids = conn.execute(sa.select(THEMES.c.theme_id)
+                           .where(THEMES.c.created_period < period)).scalars().all()
         return max((int(t.split("-")[1]) for t in ids), default=0) + 1
+
+    @staticmethod
+    def _free_number(conn, number: int) -> int:
+        """``number`` or the next one no theme uses."""
+        used = {int(t.split("-")[1]) for t in conn.execute(sa.select(THEMES.c.theme_id))
+                .scalars()}
+        while number in used:
+            number += 1
+        return number
 
     @staticmethod
     def _require(conn, theme_id: str) -> None:
