@@ -123,3 +123,17 @@ def test_other_e5_model_is_refused_on_load(tmp_path, clf, routed, monkeypatch):
     monkeypatch.setattr(type(routed), "native_fingerprint", property(lambda self: "other-e5"))
     with pytest.raises(StateError, match="e5 fingerprint"):
         PolicyClassifier.load(tmp_path / "model", encoder=routed)
+
+
+def test_supervised_mode_uses_the_e5_view_for_non_english_rows(routed, pairs):
+    frame, emb, native = pairs
+    labels = frame["policy_area"].tolist()
+    sup = PolicyClassifier(mode="supervised", encoder=routed, min_labels=5,
+                           calibration_folds=3).fit(y=labels, embeddings=emb, native=native)
+    assert sup.supervised_areas_ and sup.crosslingual_.size == 3
+    with_e5 = sup.predict_proba(embeddings=emb, native=native)
+    without = sup.predict_proba(embeddings=emb)
+    assert with_e5.shape == without.shape == (len(frame), len(sup.classes_))
+    assert not np.allclose(with_e5, without)
+    # trained on these rows: it knows them
+    assert np.mean(sup.classes_[with_e5.argmax(axis=1)] == frame["policy_area"]) >= 0.9
