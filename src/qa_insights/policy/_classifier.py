@@ -129,6 +129,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     crosslingual_ : ndarray (3,)
         ``(a, b, c)`` of the non-English logit, or empty when there is none (no multilingual
         encoder, or no translated examples).
+    crosslingual_top_k_ : int
+        How many closest examples the non-English scores average (chosen on the translated
+        examples).
     native_description_embeddings_, native_example_embeddings_ : ndarray
         The taxonomy embedded by e5 (empty without ``crosslingual_``).
     threshold_ : float
@@ -332,6 +335,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def _fit_crosslingual(self, encoder, taxonomy: PolicyTaxonomy, areas) -> None:
         """The non-English logit, from the translated examples (see the class docstring)."""
         self.crosslingual_ = np.zeros(0)
+        self.crosslingual_top_k_ = int(self.top_k)
         self.native_description_embeddings_ = np.zeros((0, 0))
         self.native_example_embeddings_ = np.zeros((0, 0))
         self.native_fingerprint_ = None
@@ -359,24 +363,38 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             raw[english] = encoder.encode_native([texts[i] for i in np.flatnonzero(english)])
         self.native_description_embeddings_ = native_desc
         self.native_example_embeddings_ = native_ex
-        s_mapped = self._zero_shot_scores(mapped)
-        s_native = self._native_scores(raw)
-        target = np.zeros(s_mapped.shape, dtype=int)
+        area_of = np.asarray(area_of)
+        target = np.zeros((len(texts), len(areas)), dtype=int)
         target[np.arange(len(texts)), area_of] = 1
-        lr = LogisticRegression(C=100.0, max_iter=2000)
-        lr.fit(np.column_stack([s_mapped.ravel(), s_native.ravel()]), target.ravel())
-        self.crosslingual_ = np.array([lr.coef_[0, 0], lr.coef_[0, 1], lr.intercept_[0]])
+        best = None
+        # how many closest examples a cross-lingual score averages is chosen here, on the
+        # translated examples (cross-lingual similarities are flatter than English ones, so
+        # the English top_k need not suit them); the classifier's own top_k wins ties
+        for k in dict.fromkeys((int(self.top_k), 1, 3, 5, 10)):
+            s_mapped, s_native = self._crosslingual_scores(mapped, raw, k)
+            lr = LogisticRegression(C=100.0, max_iter=2000)
+            lr.fit(np.column_stack([s_mapped.ravel(), s_native.ravel()]), target.ravel())
+            coef = np.array([lr.coef_[0, 0], lr.coef_[0, 1], lr.intercept_[0]])
+            hits = float(np.mean((coef[0] * s_mapped + coef[1] * s_native).argmax(axis=1)
+                                 == area_of))
+            if best is None or hits > best[0]:
+                best = (hits, k, coef)
+        hits, self.crosslingual_top_k_, self.crosslingual_ = best
         self.native_fingerprint_ = str(encoder.native_fingerprint)
-        hits = float(np.mean((self.crosslingual_[0] * s_mapped + self.crosslingual_[1] * s_native)
-                             .argmax(axis=1) == np.asarray(area_of)))
-        logger.info("policy classifier: non-English logit %.2f*mapped %+.2f*e5 %+.2f from %d "
-                    "translated examples (%.0f%% in their own area)", *self.crosslingual_,
-                    len(texts), 100 * hits)
+        logger.info("policy classifier: non-English logit %.2f*mapped %+.2f*e5 %+.2f (top %d "
+                    "examples) from %d translated examples (%.0f%% in their own area)",
+                    *self.crosslingual_, self.crosslingual_top_k_, len(texts), 100 * hits)
 
-    def _native_scores(self, native: np.ndarray) -> np.ndarray:
-        return area_similarity(native, self.native_description_embeddings_,
-                               self.native_example_embeddings_, self.example_area_,
-                               top_k=self.top_k, description_weight=self.description_weight)
+    def _crosslingual_scores(self, mapped: np.ndarray, native: np.ndarray,
+                             k: int) -> tuple[np.ndarray, np.ndarray]:
+        """A non-English text's zero-shot scores in the mapped and in the e5 space."""
+        s_mapped = area_similarity(mapped, self.description_embeddings_,
+                                   self.example_embeddings_, self.example_area_, top_k=k,
+                                   description_weight=self.description_weight)
+        s_native = area_similarity(native, self.native_description_embeddings_,
+                                   self.native_example_embeddings_, self.example_area_,
+                                   top_k=k, description_weight=self.description_weight)
+        return s_mapped, s_native
 
     def _native_rows(self, native: Any, n: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Which rows have a usable raw e5 vector, and those vectors."""
@@ -392,12 +410,13 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, emb: np.ndarray, native: Any = None) -> np.ndarray:
         """Zero-shot logit of every text and area: the English map, or the non-English one
         where a raw e5 vector is given."""
-        zs = self._zero_shot_scores(emb)
-        logits = self._zero_shot_logits(zs)
+        logits = self._zero_shot_logits(self._zero_shot_scores(emb))
         rows, raw = self._native_rows(native, emb.shape[0])
         if rows.any():
             a, b, c = self.crosslingual_
-            logits[rows] = a * zs[rows] + b * self._native_scores(raw) + c
+            s_mapped, s_native = self._crosslingual_scores(emb[rows], raw,
+                                                           int(self.crosslingual_top_k_))
+            logits[rows] = a * s_mapped + b * s_native + c
         return logits
 
     def _fit_supervised(self, X: Any, y: Any, embeddings: Any, native: Any = None) -> None:

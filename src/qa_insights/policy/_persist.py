@@ -42,7 +42,8 @@ _TAXONOMY = "taxonomy.json"
 _ARRAYS = ("description_embeddings_", "example_embeddings_", "example_area_", "centre_",
            "coef_", "intercept_", "calibration_", "blend_", "neighbour_units_", "neighbour_labels_",
            "crosslingual_", "native_description_embeddings_", "native_example_embeddings_")
-_SCALARS = ("zero_shot_slope_", "zero_shot_intercept_", "n_features_in_", "native_fingerprint_")
+_SCALARS = ("zero_shot_slope_", "zero_shot_intercept_", "n_features_in_", "native_fingerprint_",
+            "crosslingual_top_k_")
 # parameters that are objects, stored elsewhere (taxonomy) or supplied on load (encoder)
 _NOT_SAVED_PARAMS = ("taxonomy", "encoder")
 
