@@ -428,15 +428,17 @@ def _encode_rows(encoder, columns: list[pd.Series],
     Also, per column, the raw multilingual vectors a routed encoder produced on the way (NaN
     rows for English texts and rows not encoded; ``None`` from an English-only encoder).
     """
+    from .embed import last_native
+
     out, natives = [], []
     for texts, rows in zip(columns, rows):
         vecs = encoder.encode(texts.iloc[rows].tolist())
         full = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
         full[rows] = vecs
         out.append(full)
-        raw = getattr(encoder, "native_", None)
+        raw = last_native(encoder, len(rows))
         native = None
-        if raw is not None and len(raw) == len(rows) and not np.isnan(raw).all():
+        if raw is not None:
             native = np.full((len(texts), raw.shape[1]), np.nan, dtype=np.float32)
             native[rows] = raw
         natives.append(native)

@@ -115,7 +115,7 @@ class Embedded:
 
 def embed_partition(records: pd.DataFrame, embed_config) -> Embedded:
     """Embed a partition's comments and tickets (each distinct text once) and combine them."""
-    from ..embed import combine_embeddings
+    from ..embed import combine_embeddings, last_native
 
     comments, tickets = _texts(records, schema.REVIEWER_COMMENT), _texts(records,
                                                                           schema.TICKET_TEXT)
@@ -124,9 +124,7 @@ def embed_partition(records: pd.DataFrame, embed_config) -> Embedded:
     encoder = worker_encoder(embed_config)
     vectors = encoder.encode(list(uniques)) if len(uniques) else np.zeros(
         (0, encoder.dim), dtype=np.float32)
-    native = getattr(encoder, "native_", None) if len(uniques) else None
-    if native is not None and (len(native) != len(uniques) or np.isnan(native).all()):
-        native = None
+    native = last_native(encoder, len(uniques)) if len(uniques) else None
     comment_idx, ticket_idx = codes[:n].astype(np.int64), codes[n:].astype(np.int64)
     has_comment = (comments.str.strip() != "").to_numpy()
     has_ticket = (tickets.str.strip() != "").to_numpy()

@@ -18,7 +18,8 @@ from ._combine import combine_embeddings
 from ._config import EmbedConfig
 from ._encoder import BACKENDS, DEFAULT_BACKEND, TextEncoder, default_model_path
 from ._multilingual import (
-    DEFAULT_ALIGNMENT, Alignment, E5Encoder, RoutedEncoder, build_encoder, multilingual_available,
+    DEFAULT_ALIGNMENT, Alignment, E5Encoder, RoutedEncoder, build_encoder, last_native,
+    multilingual_available,
 )
 from ._onnx_export import onnx_cache_dir
 
@@ -36,5 +37,6 @@ __all__ = [
     "Alignment",
     "build_encoder",
     "multilingual_available",
+    "last_native",
     "DEFAULT_ALIGNMENT",
 ]

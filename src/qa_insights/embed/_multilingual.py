@@ -32,7 +32,7 @@ from ._cache import EmbeddingCache
 from ._encoder import TextEncoder, _as_text_list, _with_progress
 
 __all__ = ["E5Encoder", "Alignment", "RoutedEncoder", "build_encoder", "multilingual_available",
-           "ALIGNMENT_DIR", "DEFAULT_ALIGNMENT", "INSTALL_HINT", "ENGLISH_ROUTED"]
+           "last_native", "ALIGNMENT_DIR", "DEFAULT_ALIGNMENT", "INSTALL_HINT", "ENGLISH_ROUTED"]
 
 logger = logging.getLogger(__name__)
 
@@ -506,6 +506,16 @@ class RoutedEncoder(TransformerMixin, BaseEstimator):
         self.n_cache_hits_ = len(unique) - len(missing)
         self.n_encoded_ = len(missing)
         return vectors[inverse]
+
+
+def last_native(encoder, n_texts: int) -> np.ndarray | None:
+    """The raw e5 vectors (``native_``) of ``encoder``'s last call, if that call encoded
+    ``n_texts`` texts and sent at least one of them through e5; else ``None`` (an English-only
+    encoder, ``all`` mode, or nothing but English)."""
+    native = getattr(encoder, "native_", None)
+    if native is None or len(native) != n_texts or np.isnan(native).all():
+        return None
+    return native
 
 
 _warned_missing = False

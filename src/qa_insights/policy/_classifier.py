@@ -245,9 +245,11 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         emb = self._embeddings(X, embeddings)
         if embeddings is not None or native is not None:
             return emb, native
+        from ..embed import last_native
+
         encoder = self._encoder()
-        native = getattr(encoder, "native_", None)
-        if native is None or len(native) != emb.shape[0]:
+        native = last_native(encoder, emb.shape[0])
+        if native is None:
             return emb, None
         fp = getattr(encoder, "native_fingerprint", None)
         expected = getattr(self, "native_fingerprint_", None)
@@ -256,9 +258,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
                              f"fitted with ({expected!r}); use the same encoder or refit")
         return emb, native
 
-    def _zero_shot_scores(self, emb: np.ndarray) -> np.ndarray:
+    def _zero_shot_scores(self, emb: np.ndarray, top_k: int | None = None) -> np.ndarray:
         return area_similarity(emb, self.description_embeddings_, self.example_embeddings_,
-                               self.example_area_, top_k=self.top_k,
+                               self.example_area_, top_k=self.top_k if top_k is None else top_k,
                                description_weight=self.description_weight)
 
     def _features(self, units: np.ndarray, zs_logits: np.ndarray) -> np.ndarray:
@@ -388,9 +390,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def _crosslingual_scores(self, mapped: np.ndarray, native: np.ndarray,
                              k: int) -> tuple[np.ndarray, np.ndarray]:
         """A non-English text's zero-shot scores in the mapped and in the e5 space."""
-        s_mapped = area_similarity(mapped, self.description_embeddings_,
-                                   self.example_embeddings_, self.example_area_, top_k=k,
-                                   description_weight=self.description_weight)
+        s_mapped = self._zero_shot_scores(mapped, k)
         s_native = area_similarity(native, self.native_description_embeddings_,
                                    self.native_example_embeddings_, self.example_area_,
                                    top_k=k, description_weight=self.description_weight)
@@ -410,8 +410,10 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, emb: np.ndarray, native: Any = None) -> np.ndarray:
         """Zero-shot logit of every text and area: the English map, or the non-English one
         where a raw e5 vector is given."""
-        logits = self._zero_shot_logits(self._zero_shot_scores(emb))
         rows, raw = self._native_rows(native, emb.shape[0])
+        logits = np.empty((emb.shape[0], len(self.classes_)))
+        if not rows.all():
+            logits[~rows] = self._zero_shot_logits(self._zero_shot_scores(emb[~rows]))
         if rows.any():
             a, b, c = self.crosslingual_
             s_mapped, s_native = self._crosslingual_scores(emb[rows], raw,

@@ -113,7 +113,7 @@ class ThemeRegistry:
                     if sim[r, c] >= cfg.match_threshold:
                         match[int(r)] = (cand_ids[c], float(sim[r, c]))
             reclaimed = self._reclaim(conn, period, cents, set(match))
-            next_no = self._next_number(conn, period)
+            next_no, used = self._numbering(conn, period)
             out = []
             matched_old = {tid for tid, _ in match.values()}
             for t in range(n_new):
@@ -127,7 +127,8 @@ class ThemeRegistry:
                     if t in reclaimed:
                         tid = reclaimed[t]
                     else:
-                        next_no = self._free_number(conn, next_no)
+                        while next_no in used:  # kept by a user edit
+                            next_no += 1
                         tid, next_no = f"TH-{next_no:04d}", next_no + 1
                     s, status = None, "new"
                     if sim.shape[1]:
@@ -376,22 +377,17 @@ class ThemeRegistry:
         return out
 
     @staticmethod
-    def _next_number(conn, period: str) -> int:
-        """First number for ``period``'s new themes: after every theme created before it, so
-        a period processed again after a rewind gives its new themes the numbers it gave them
-        the first time (ids still in use are skipped by :meth:`_free_number`)."""
-        ids = conn.execute(sa.select(THEMES.c.theme_id)
-                           .where(THEMES.c.created_period < period)).scalars().all()
-        return max((int(t.split("-")[1]) for t in ids), default=0) + 1
+    def _numbering(conn, period: str) -> tuple[int, set[int]]:
+        """First number for ``period``'s new themes, and the numbers in use (to skip).
 
-    @staticmethod
-    def _free_number(conn, number: int) -> int:
-        """``number`` or the next one no theme uses."""
-        used = {int(t.split("-")[1]) for t in conn.execute(sa.select(THEMES.c.theme_id))
-                .scalars()}
-        while number in used:
-            number += 1
-        return number
+        The first number comes after every theme created before ``period``, so a period
+        processed again after a rewind gives its new themes the numbers it gave them the first
+        time; themes kept by a user edit hold on to theirs.
+        """
+        rows = conn.execute(sa.select(THEMES.c.theme_id, THEMES.c.created_period)).all()
+        start = max((int(r.theme_id.split("-")[1]) for r in rows if r.created_period < period),
+                    default=0) + 1
+        return start, {int(r.theme_id.split("-")[1]) for r in rows}
 
     @staticmethod
     def _require(conn, theme_id: str) -> None:
