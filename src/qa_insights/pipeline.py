@@ -324,14 +324,17 @@ def _analyse(records: pd.DataFrame, periods: list[str], loaded: LoadResult,
         .fillna(True).to_numpy()
     in_scope = failed_or_unknown & (has_comment | has_ticket)
     with timer.stage("embed"):
-        # only what is computed needs vectors: the periods to process, the last period's theme
-        # map, and the labelled records a supervised policy model learns from; of those, the
-        # ticket of every record (policy area), the comment only where a theme needs it or there
-        # is no ticket to classify
-        need = todo_mask | last_mask | (labelled if config.policy.mode == "supervised" else False)
+        # only what is computed needs vectors: the themes of the periods to process and the
+        # last period's theme map (comment and ticket), the policy area of the records no
+        # reviewer labelled in the periods to process, and the labelled records a supervised
+        # policy model learns from (their ticket, or the comment where there is none)
+        themed = (todo_mask | last_mask) & in_scope
+        classified = (todo_mask & ~labelled) | (
+            labelled if config.policy.mode == "supervised" else False)
         (comment_vecs, ticket_vecs), (comment_native, ticket_native) = _encode_rows(
             encoder, [comments, tickets],
-            [np.flatnonzero(need & (in_scope | ~has_ticket)), np.flatnonzero(need)])
+            [np.flatnonzero(themed | (classified & ~has_ticket)),
+             np.flatnonzero(themed | classified)])
         theme_vecs = combine_embeddings(comment_vecs, ticket_vecs, has_comment, has_ticket,
                                         mode=emb.combine, comment_weight=emb.comment_weight)
 
@@ -558,6 +561,12 @@ def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: 
     area = pd.Series(pd.NA, index=records.index, dtype="string")
     confidence = pd.Series(np.nan, index=records.index, dtype=float)
     source = pd.Series(pd.NA, index=records.index, dtype=object)
+    # a reviewer's label is the record's area; the model classifies only the other records
+    mine = rows[labelled[rows]]
+    area.iloc[mine] = human.iloc[mine].to_numpy(dtype=object)
+    confidence.iloc[mine] = 1.0
+    source.iloc[mine] = "reviewer"
+    rows = rows[~labelled[rows]]
     if len(rows):
         if pcfg.mode == "supervised":
             clf.fit(y=human[labelled].tolist(), embeddings=vecs[labelled],
@@ -571,11 +580,9 @@ def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: 
             at = rows[period_of[rows] == p]
             predicted = clf.predict_frame(embeddings=vecs[at],
                                           native=None if native is None else native[at])
-            mine = labelled[at]
-            area.iloc[at] = np.where(mine, human.iloc[at].to_numpy(dtype=object),
-                                     predicted["policy_area"].to_numpy(dtype=object))
-            confidence.iloc[at] = np.where(mine, 1.0, predicted["policy_confidence"].to_numpy())
-            source.iloc[at] = np.where(mine, "reviewer", "model")
+            area.iloc[at] = predicted["policy_area"].to_numpy(dtype=object)
+            confidence.iloc[at] = predicted["policy_confidence"].to_numpy()
+            source.iloc[at] = "model"
     return pd.DataFrame({"policy_area": area, "policy_confidence": confidence,
                          "policy_source": source})
 
