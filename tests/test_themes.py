@@ -9,8 +9,9 @@ import pytest
 from qa_insights.errors import StateError
 from qa_insights.store import StateStore
 from qa_insights.themes import ThemeConfig, ThemeModel, ThemeRegistry
-from qa_insights.themes._labels import apply_labeller, keyword_label, mmr
-from qa_insights.themes._vectorizer import LemmaTokenizer
+from qa_insights.themes._labels import apply_labeller, keyword_label, mmr, theme_keywords
+from qa_insights.themes._model import exact_cosine_knn
+from qa_insights.themes._vectorizer import LemmaTokenizer, make_vectorizer
 
 # Four failure modes, each written six ways, each about three kinds of report.
 MODES = {
@@ -302,6 +303,47 @@ def test_lemmatiser_and_stop_words():
     tok = LemmaTokenizer()
     assert tok("Agents escalated the Tickets, 3 times!") == ["agent", "escalate", "the",
                                                             "ticket", "time"]
+
+
+def test_lemmatiser_memo_returns_fresh_lists():
+    tok = LemmaTokenizer()
+    first = tok("refunds delayed")
+    first.append("mutated")
+    assert tok("refunds delayed") == ["refund", "delay"]
+
+
+def test_keywords_never_join_words_of_two_documents():
+    # "delay" ends every first document and "account" starts every second: joined texts
+    # would count the bigram "delay account", which no comment contains
+    docs = ["refund delayed", "account locked"] * 10
+    labels = np.zeros(len(docs), dtype=np.int64)
+    emb = np.tile(np.array([[1.0, 0.0]]), (len(docs), 1))
+    kws = theme_keywords(docs, labels, emb, np.array([[1.0, 0.0]]),
+                         make_vectorizer((), (1, 2)), n_keywords=10)
+    words = [w for w, _ in kws[0]]
+    assert "refund delay" in words and "account lock" in words
+    assert "delay account" not in words and "lock refund" not in words
+
+
+def test_exact_knn_matches_brute_force_and_puts_each_row_first():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 8))
+    x[150:160] = x[150]  # ten identical rows: each must still list itself first
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    idx, dist = exact_cosine_knn(x, 5)
+    assert (idx[:, 0] == np.arange(300)).all() and (dist[:, 0] == 0).all()
+    sims = x @ x.T
+    np.fill_diagonal(sims, np.inf)
+    unique_rows = np.r_[0:150, 160:300]
+    brute = np.argsort(-sims, axis=1, kind="stable")[:, :5]
+    assert (idx[unique_rows] == brute[unique_rows]).all()
+    # the duplicates' neighbours are the other duplicates, at distance 0
+    assert set(idx[150, 1:]) <= set(range(151, 160)) and np.allclose(dist[150], 0, atol=1e-6)
+    assert np.allclose(dist[unique_rows], 1 - np.take_along_axis(
+        np.where(np.isinf(sims), 1.0, sims), brute, 1)[unique_rows], atol=1e-5)
+    # chunking does not change the result
+    big = np.repeat(x, 5, axis=0)[:1300]
+    assert (exact_cosine_knn(big, 3)[0][:, 0] == np.arange(1300)).all()
 
 
 def test_config_validates():

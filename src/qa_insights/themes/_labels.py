@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 __all__ = ["theme_keywords", "mmr", "keyword_label", "representative_docs", "apply_labeller"]
@@ -28,7 +29,8 @@ def theme_keywords(docs: Sequence[str], labels: np.ndarray, embeddings: np.ndarr
     centroids : ndarray of shape (n_themes, dim)
         Theme centroids, row ``t`` for theme ``t``.
     vectorizer : CountVectorizer
-        Unfitted; fitted here on the themes' joined documents.
+        Unfitted; fitted here on ``docs``. A theme's counts are the sum of its documents'
+        (so no bigram spans two documents).
 
     Returns
     -------
@@ -41,14 +43,22 @@ def theme_keywords(docs: Sequence[str], labels: np.ndarray, embeddings: np.ndarr
     if n_themes == 0:
         return []
     labels = np.asarray(labels)
-    joined = [" ".join(docs[i] for i in np.flatnonzero(labels == t)) for t in range(n_themes)]
+    member = np.flatnonzero((labels >= 0) & (labels < n_themes))
     try:
-        counts = vectorizer.fit_transform(joined)
+        doc_terms = vectorizer.fit_transform(list(docs)).tocsr()
     except ValueError:  # every word was a stop-word
         return [[] for _ in range(n_themes)]
+    # theme x document indicator: a theme's counts are the sum of its documents' counts
+    member_of = sp.csr_matrix((np.ones(member.size), (labels[member], member)),
+                              shape=(n_themes, len(docs)))
+    counts = (member_of @ doc_terms).tocsc()
+    used = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() > 0)
+    if used.size == 0:
+        return [[] for _ in range(n_themes)]
+    counts = counts[:, used].tocsr()
     ctfidf = ClassTfidfTransformer(reduce_frequent_words=True).fit_transform(counts).toarray()
-    vocab = vectorizer.get_feature_names_out()
-    doc_terms = vectorizer.transform(list(docs)).tocsc()
+    vocab = vectorizer.get_feature_names_out()[used]
+    doc_terms = doc_terms[:, used].tocsc()
     out = []
     for t in range(n_themes):
         row = ctfidf[t]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -25,13 +26,15 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import InputError
 from ._config import DEFAULT_STOP_WORDS, ThemeConfig
 from ._labels import (apply_labeller, keyword_label, representative_docs, theme_keywords)
-from ._vectorizer import make_vectorizer
+from ._vectorizer import LemmaTokenizer, make_vectorizer
 
 __all__ = ["ThemeModel", "sample_by_key"]
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1024
+# rows from which UMAP would switch to approximate neighbours (umap-learn's own cut-off)
+_UMAP_EXACT_FROM = 4096
 
 
 class ThemeModel(BaseEstimator):
@@ -300,12 +303,20 @@ class ThemeModel(BaseEstimator):
         from umap import UMAP
 
         n_neighbors = min(self.umap_n_neighbors, len(uniq) - 1)
+        # From 4096 rows on, UMAP would search neighbours approximately with pynndescent,
+        # whose just-in-time compilation alone costs ~20 s per process; the exact neighbours
+        # are a few matrix products away, and below 4096 rows UMAP computes them exactly too.
+        knn = exact_cosine_knn(ref, n_neighbors) if len(ref) >= _UMAP_EXACT_FROM else None
         reducer = UMAP(n_neighbors=n_neighbors,
                        n_components=min(self.umap_n_components, len(uniq) - 2),
                        min_dist=self.umap_min_dist, metric="cosine",
                        random_state=(self.random_state if isinstance(self.random_state, int)
-                                     else rng.randint(np.iinfo(np.int32).max)))
-        z = reducer.fit_transform(ref)
+                                     else rng.randint(np.iinfo(np.int32).max)),
+                       precomputed_knn=(None, None, None) if knn is None else knn)
+        with warnings.catch_warnings():
+            # "transform will be unavailable" without a search index: it is never used
+            warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+            z = reducer.fit_transform(ref)
         min_samples = None if self.min_samples is None else min(self.min_samples, min_size)
         clusterer = hdbscan.HDBSCAN(min_cluster_size=min_size, min_samples=min_samples,
                                     cluster_selection_method=self.cluster_selection_method)
@@ -387,7 +398,9 @@ class ThemeModel(BaseEstimator):
     def _describe(self, docs: list[str], emb: np.ndarray) -> None:
         """Keywords, labels and representative documents of themes and sub-themes."""
         cent = self.centroids_.astype(np.float64)
-        vec = make_vectorizer(self.stop_words, tuple(self.ngram_range))
+        # one tokenizer for themes and sub-themes: each distinct document is lemmatised once
+        tokenizer = LemmaTokenizer()
+        vec = make_vectorizer(self.stop_words, tuple(self.ngram_range), tokenizer)
         kws = theme_keywords(docs, self.labels_, emb, cent, vec, n_keywords=self.n_keywords,
                              diversity=self.mmr_diversity)
         reps = representative_docs(docs, emb, self.labels_, cent, self.n_representative_docs)
@@ -409,7 +422,8 @@ class ThemeModel(BaseEstimator):
         self.themes_ = pd.DataFrame(rows, columns=_THEME_COLUMNS)
         sub_cent = self.sub_centroids_.astype(np.float64)
         sub_kws = theme_keywords(docs, self.sub_labels_, emb, sub_cent,
-                                 make_vectorizer(self.stop_words, tuple(self.ngram_range)),
+                                 make_vectorizer(self.stop_words, tuple(self.ngram_range),
+                                                 tokenizer),
                                  n_keywords=self.n_label_keywords, diversity=self.mmr_diversity)
         sub_sizes = np.bincount(self.sub_labels_[self.sub_labels_ >= 0],
                                 minlength=len(sub_cent))
@@ -513,3 +527,45 @@ def key_hashes(keys: Sequence, random_state) -> np.ndarray:
         (int.from_bytes(hashlib.blake2b(str(k).encode("utf-8"), digest_size=8,
                                         key=salt).digest(), "little") for k in keys),
         dtype=np.uint64, count=len(keys))
+
+
+def exact_cosine_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest rows by cosine distance, itself first (UMAP's ``precomputed_knn``).
+
+    Parameters
+    ----------
+    x : ndarray (n, d)
+        L2-normalised rows.
+    k : int
+        Neighbours per row, the row itself included.
+
+    Returns
+    -------
+    indices : ndarray (n, k) of int64
+        Row ``i`` starts with ``i``; ties are broken by the lower row number, so the result
+        does not depend on the partition algorithm.
+    distances : ndarray (n, k) of float32
+        ``1 - cosine``, clipped at 0 (0 for the row itself).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    n = len(x)
+    k = min(k, n)
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        sims = x[start:stop] @ x.T
+        rows = np.arange(stop - start)
+        sims[rows, start + rows] = np.inf  # the row itself comes first
+        # candidates: the k largest (a superset when ties straddle the cut), then an exact
+        # order by (similarity descending, row number ascending)
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        cut = np.take_along_axis(sims, part, axis=1).min(axis=1, keepdims=True)
+        for r in range(stop - start):
+            cand = np.flatnonzero(sims[r] >= cut[r, 0])
+            order = np.lexsort((cand, -sims[r, cand]))[:k]
+            indices[start + r] = cand[order]
+        top = np.take_along_axis(sims, indices[start:stop], axis=1)
+        top[:, 0] = 1.0
+        distances[start:stop] = np.maximum(1.0 - top, 0.0)
+    return indices, distances

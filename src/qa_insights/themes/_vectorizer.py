@@ -29,10 +29,16 @@ class LemmaTokenizer:
         self._nlp = spacy.blank("en")
         self._nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         self._nlp.initialize()
+        # QA comments repeat (templates, copy-paste): each distinct text goes through spaCy once
+        # per tokenizer
+        self._memo: dict[str, tuple[str, ...]] = {}
 
     def __call__(self, text: str) -> list[str]:
-        # lookup tables hold lower-case forms ("Agents" is not found, "agents" is)
-        return self._lemmas(self._nlp(text.lower()))
+        lemmas = self._memo.get(text)
+        if lemmas is None:
+            # lookup tables hold lower-case forms ("Agents" is not found, "agents" is)
+            lemmas = self._memo[text] = tuple(self._lemmas(self._nlp(text.lower())))
+        return list(lemmas)
 
     def pipe(self, texts: Iterable[str]) -> list[list[str]]:
         """Lemmas of many texts, streamed through spaCy in batches."""
