@@ -553,6 +553,7 @@ def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: 
     predict = np.ones(len(records), dtype=bool) if predict is None else np.asarray(predict)
     # the ticket says what the content is; the comment stands in where there is no ticket
     vecs = np.where(has_ticket[:, None], ticket_vecs, comment_vecs)
+    texts = policy_texts(records, has_ticket)
     params = pcfg.classifier_params()
     params["random_state"] = config.seed
     clf = PolicyClassifier(taxonomy, encoder=encoder, **params)
@@ -569,7 +570,8 @@ def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: 
     rows = rows[~labelled[rows]]
     if len(rows):
         if pcfg.mode == "supervised":
-            clf.fit(y=human[labelled].tolist(), embeddings=vecs[labelled],
+            clf.fit(texts[labelled].tolist(), y=human[labelled].tolist(),
+                    embeddings=vecs[labelled],
                     native=None if native is None else native[labelled])
         else:
             clf.fit()
@@ -578,13 +580,19 @@ def _policy_areas(records: pd.DataFrame, ticket_vecs: np.ndarray, comment_vecs: 
         period_of = records[schema.PERIOD].to_numpy()
         for p in pd.unique(period_of[rows]):
             at = rows[period_of[rows] == p]
-            predicted = clf.predict_frame(embeddings=vecs[at],
+            predicted = clf.predict_frame(texts[at].tolist(), embeddings=vecs[at],
                                           native=None if native is None else native[at])
             area.iloc[at] = predicted["policy_area"].to_numpy(dtype=object)
             confidence.iloc[at] = predicted["policy_confidence"].to_numpy()
             source.iloc[at] = "model"
     return pd.DataFrame({"policy_area": area, "policy_confidence": confidence,
                          "policy_source": source})
+
+
+def policy_texts(records: pd.DataFrame, has_ticket: np.ndarray) -> np.ndarray:
+    """Per record, the text its policy area is read from: the ticket, else the comment."""
+    return records[schema.TICKET_TEXT].fillna("").astype(str).where(
+        has_ticket, records[schema.REVIEWER_COMMENT].fillna("").astype(str)).to_numpy(object)
 
 
 def _lenient_labels(taxonomy, labels: pd.Series) -> list[str | None]:

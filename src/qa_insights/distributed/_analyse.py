@@ -176,15 +176,16 @@ def _policy(client, parts, emb, config, encoder):
     if pcfg.mode == "supervised":
         rows = client.gather(client.map(labelled_policy_rows, parts, emb,
                                         taxonomy=_share(client, taxonomy)))
-        labels = [y for part_labels, _, _ in rows for y in part_labels]
-        vecs = np.concatenate([v for _, v, _ in rows]) if rows else np.zeros((0, encoder.dim))
+        labels = [y for part_labels, _, _, _ in rows for y in part_labels]
+        texts = [t for _, _, _, part_texts in rows for t in part_texts]
+        vecs = np.concatenate([v for _, v, _, _ in rows]) if rows else np.zeros((0, encoder.dim))
         native = None
-        if any(n is not None for _, _, n in rows):
-            dim = next(n.shape[1] for _, _, n in rows if n is not None)
+        if any(n is not None for _, _, n, _ in rows):
+            dim = next(n.shape[1] for _, _, n, _ in rows if n is not None)
             native = np.concatenate([n if n is not None else
                                      np.full((len(v), dim), np.nan, dtype=np.float32)
-                                     for _, v, n in rows])
-        clf.fit(y=labels, embeddings=vecs, native=native)
+                                     for _, v, n, _ in rows])
+        clf.fit(texts, y=labels, embeddings=vecs, native=native)
     else:
         clf.fit()
     shipped = _share(client, _strip_encoder(clf, "encoder"))

@@ -141,14 +141,17 @@ def embed_partition(records: pd.DataFrame, embed_config) -> Embedded:
 
 
 def labelled_policy_rows(records: pd.DataFrame, emb: Embedded, taxonomy):
-    """Human policy labels of a partition, their embeddings and raw multilingual vectors (None
-    without a routed encoder): supervised mode's training rows."""
+    """Human policy labels of a partition, their embeddings, raw multilingual vectors (None
+    without a routed encoder) and texts: supervised mode's training rows."""
     from ..pipeline import _lenient_labels
 
     human = pd.Series(_lenient_labels(taxonomy, records[schema.POLICY_AREA]), dtype=object)
     labelled = human.notna().to_numpy()
+    from ..pipeline import policy_texts
+
     idx = emb.policy_index()[labelled]
-    return human[labelled].tolist(), emb.vectors[idx], emb.native_rows(idx)
+    texts = policy_texts(records, emb.has_ticket)[labelled].tolist()
+    return human[labelled].tolist(), emb.vectors[idx], emb.native_rows(idx), texts
 
 
 def policy_partition(records: pd.DataFrame, emb: Embedded, classifier, taxonomy) -> pd.DataFrame:
@@ -159,9 +162,12 @@ def policy_partition(records: pd.DataFrame, emb: Embedded, classifier, taxonomy)
                       index=records.index, dtype=object)
     labelled = human.notna().to_numpy()
     index = emb.policy_index()
-    distinct, inverse = np.unique(index, return_inverse=True)
+    distinct, first, inverse = np.unique(index, return_index=True, return_inverse=True)
     if len(distinct):
-        predicted = classifier.predict_frame(embeddings=emb.vectors[distinct],
+        from ..pipeline import policy_texts
+
+        texts = policy_texts(records, emb.has_ticket)[first].tolist()
+        predicted = classifier.predict_frame(texts, embeddings=emb.vectors[distinct],
                                              native=emb.native_rows(distinct))
         area_model = predicted["policy_area"].to_numpy(dtype=object)[inverse.ravel()]
         conf_model = predicted["policy_confidence"].to_numpy(dtype=float)[inverse.ravel()]

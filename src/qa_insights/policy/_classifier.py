@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from ..errors import ConfigError, InputError, StateError
 from ._config import DEFAULT_THRESHOLDS
 from ._taxonomy import UNKNOWN, PolicyTaxonomy
+from ._lexical import fit_idf, hashed_counts, lexical_features
 from ._supervised import area_scores, calibrated, fit_area, neighbour_vote, recentre
 from ._zero_shot import area_similarity, loo_calibration
 
@@ -87,6 +88,9 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
     probability. (A softmax over areas was tried and lost: it splits a text that is both
     sexual and about a minor between two areas, macro AP 0.38 against 0.44 on the benchmark.)
     ``supervised`` scores, per area with at least ``min_labels`` positive and negative labels,
+    (when ``fit`` is given the texts and ``lexical`` is on, the sigmoid also reads an n-gram
+    logistic model of the words, see :mod:`qa_insights.policy._lexical`; such a model needs
+    the texts at prediction time as well)
     a blend of a logistic regression (one-vs-rest) on the re-centred embeddings, a
     nearest-neighbour vote of the labelled rows and the zero-shot logit, turned into a
     probability by a sigmoid fitted on out-of-fold scores (see
@@ -117,7 +121,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         :data:`~qa_insights.policy.DEFAULT_THRESHOLDS`.
     multilabel_threshold, min_labels, top_k, description_weight, C, knn_k, knn_temperature,
     knn_weight, zero_shot_weight, tune_blend, calibration_folds, zero_shot_features, taxonomy_rows,
-    n_alternatives, random_state
+    lexical, lexical_C, n_alternatives, random_state
         See :class:`~qa_insights.policy.PolicyConfig`.
 
     Attributes
@@ -145,6 +149,10 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         Per supervised area: the (knn_weight, zero_shot_weight) in force.
     neighbour_units_, neighbour_labels_ : ndarray (m, d), (m, n_sup)
         Re-centred training rows and their 1 / 0 / NaN labels, for the neighbour vote.
+    lexical_columns_, lexical_idf_ : ndarray (q,)
+        Hashed n-gram columns seen in training and their idf (empty without the n-gram view).
+    lexical_coef_, lexical_intercept_, lexical_slope_ : ndarray (n_sup, q), (n_sup,), (n_sup,)
+        Per supervised area: the n-gram logistic model and its slope in the sigmoid.
     taxonomy_sha256_, encoder_fingerprint_ : str
         Identity of what the model was built from, checked on load and on encoding.
     native_fingerprint_ : str or None
@@ -164,6 +172,7 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
                  zero_shot_weight: float = 0.5, tune_blend: bool = False,
                  calibration_folds: int = 5,
                  zero_shot_features: bool = False, taxonomy_rows: bool = True,
+                 lexical: bool = True, lexical_C: float = 4.0,
                  n_alternatives: int = 3,
                  random_state: int | None = 0) -> None:
         self.taxonomy = taxonomy
@@ -183,6 +192,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.zero_shot_features = zero_shot_features
         self.taxonomy_rows = taxonomy_rows
+        self.lexical = lexical
+        self.lexical_C = lexical_C
         self.n_alternatives = n_alternatives
         self.random_state = random_state
 
@@ -201,6 +212,8 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError("description_weight must be in [0, 1]")
         if self.knn_k < 1 or self.C <= 0 or self.knn_temperature < 0:
             raise ConfigError("knn_k must be >= 1, C > 0 and knn_temperature >= 0")
+        if self.lexical_C <= 0:
+            raise ConfigError("lexical_C must be > 0")
 
     @staticmethod
     def _as_texts(X: Any) -> list[str]:
@@ -325,6 +338,11 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
         self.blend_ = np.zeros((0, 2))
         self.neighbour_units_ = np.zeros((0, desc.shape[1]))
         self.neighbour_labels_ = np.zeros((0, 0))
+        self.lexical_columns_ = np.zeros(0, dtype=np.int64)
+        self.lexical_idf_ = np.zeros(0)
+        self.lexical_coef_ = np.zeros((0, 0))
+        self.lexical_intercept_ = np.zeros(0)
+        self.lexical_slope_ = np.zeros(0)
         logger.info("policy classifier: %d areas, %d examples, zero-shot map %.2f*s%+.2f",
                     len(areas), len(example_texts), self.zero_shot_slope_,
                     self.zero_shot_intercept_)
@@ -428,10 +446,12 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             raise InputError(f"{emb.shape[0]} texts/embeddings but {Y.shape[0]} labels")
         # small dense problems: multi-threaded BLAS only adds contention (28x slower measured on
         # a shared 2-core machine), so these fits run single-threaded
+        texts = self._as_texts(X) if X is not None and self.lexical else None
         with threadpool_limits(limits=1, user_api="blas"):
-            self._fit_areas(emb, Y, native)
+            self._fit_areas(emb, Y, native, texts)
 
-    def _fit_areas(self, emb: np.ndarray, Y: np.ndarray, native: Any = None) -> None:
+    def _fit_areas(self, emb: np.ndarray, Y: np.ndarray, native: Any = None,
+                   texts: list[str] | None = None) -> None:
         n_records = emb.shape[0]
         self.centre_ = emb.mean(axis=0)
         units = recentre(emb, self.centre_)
@@ -441,8 +461,16 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             units = np.vstack([units, recentre(ex, self.centre_)])
             zs_logit = np.vstack([zs_logit, self._logits(ex)])
             Y = np.vstack([Y, np.eye(len(self.classes_))[self.example_area_]])
+            if texts is not None:
+                texts = texts + [ex for a in self.taxonomy_.areas for ex in a.examples]
         feats = self._features(units, zs_logit)
+        lexical = None
+        if texts is not None:
+            counts = hashed_counts(texts)
+            self.lexical_columns_, self.lexical_idf_ = fit_idf(counts)
+            lexical = lexical_features(counts, self.lexical_columns_, self.lexical_idf_)
         coefs, intercepts, calib, blends, kept = [], [], [], [], []
+        lex_fits = []
         for a, area_id in enumerate(self.classes_):
             # taxonomy rows make every area look labelled; count only the records' labels
             rec = Y[:n_records, a]
@@ -451,12 +479,13 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
                 logger.info("area %s: %d positive / %d negative labels < min_labels=%d, "
                             "zero-shot fallback", area_id, n_pos, n_neg, self.min_labels)
                 continue
-            coef, intercept, cal, blend = fit_area(
+            coef, intercept, cal, blend, lex_fit = fit_area(
                 feats, units, zs_logit[:, a], Y[:, a], n_records, C=self.C, k=self.knn_k,
                 temperature=self.knn_temperature, knn_weight=self.knn_weight,
                 zero_shot_weight=self.zero_shot_weight, tune_blend=self.tune_blend,
                 folds=self.calibration_folds,
-                random_state=self.random_state)
+                random_state=self.random_state, lexical=lexical, lexical_C=self.lexical_C)
+            lex_fits.append(lex_fit)
             coefs.append(coef)
             intercepts.append(intercept)
             calib.append(cal)
@@ -468,6 +497,13 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
             self.intercept_ = np.asarray(intercepts, dtype=np.float64)
             self.calibration_ = np.asarray(calib, dtype=np.float64)
             self.blend_ = np.asarray(blends, dtype=np.float64)
+            if lexical is not None:
+                self.lexical_coef_ = np.asarray([f[0] for f in lex_fits], dtype=np.float64)
+                self.lexical_intercept_ = np.asarray([f[1] for f in lex_fits], dtype=np.float64)
+                self.lexical_slope_ = np.asarray([f[2] for f in lex_fits], dtype=np.float64)
+                logger.info("policy classifier: weight of the n-gram model per area: %s",
+                            dict(zip(self.supervised_areas_,
+                                     np.round(self.lexical_slope_, 3).tolist())))
             logger.info("policy classifier: blend weights (knn, zero-shot) per area: %s",
                         dict(zip(self.supervised_areas_, map(tuple, blends))))
             # only rows labelled for some supervised area can ever vote
@@ -512,7 +548,17 @@ class PolicyClassifier(ClassifierMixin, BaseEstimator):
                                      self.intercept_, vote, zs_logit[:, cols],
                                      knn_weight=self.blend_[:, 0],
                                      zero_shot_weight=self.blend_[:, 1])
-            proba[:, cols] = calibrated(scores, self.calibration_)
+                lexical = None
+                if len(self.lexical_coef_):
+                    if X is None:
+                        raise InputError(
+                            "this classifier also reads the words of each text (it was "
+                            "fitted with texts); pass the texts as X as well as embeddings=")
+                    words = lexical_features(hashed_counts(self._as_texts(X)),
+                                             self.lexical_columns_, self.lexical_idf_)
+                    lexical = (np.asarray(words @ self.lexical_coef_.T)
+                               + self.lexical_intercept_) * self.lexical_slope_
+            proba[:, cols] = calibrated(scores, self.calibration_, lexical)
         return proba
 
     @property

@@ -58,6 +58,10 @@ class PolicyConfig(StrictModel):
     zero_shot_features, taxonomy_rows : bool
         Supervised: add the zero-shot logits as logistic regression features (off: it lowered
         macro AP on the benchmark); add the taxonomy's examples as extra training rows.
+    lexical, lexical_C : bool, float
+        Supervised, when the texts are given to ``fit``: also learn from their words and
+        character n-grams (:mod:`qa_insights.policy._lexical`), with this inverse
+        regularisation strength. A model fitted so needs the texts at prediction time too.
     n_alternatives : int
         How many runner-up areas ``predict_frame`` lists.
     random_state : int
@@ -79,6 +83,8 @@ class PolicyConfig(StrictModel):
     calibration_folds: int = Field(default=5, ge=2)
     zero_shot_features: bool = False
     taxonomy_rows: bool = True
+    lexical: bool = True
+    lexical_C: float = Field(default=4.0, gt=0.0)
     n_alternatives: int = Field(default=3, ge=0)
     random_state: int = 0
 

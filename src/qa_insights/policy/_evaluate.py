@@ -132,6 +132,8 @@ def cross_validate_policy(estimator: PolicyClassifier, X: Sequence[str] | None =
 
     Texts are encoded once (unless ``embeddings`` are given); each fold fits a fresh copy of
     ``estimator`` with the same parameters (sharing its encoder object, which is not copied).
+    When the texts are given, a supervised fold model also learns from their words (its
+    n-gram view), as the pipeline's does.
 
     Parameters
     ----------
@@ -158,23 +160,29 @@ def cross_validate_policy(estimator: PolicyClassifier, X: Sequence[str] | None =
         taxonomy = PolicyTaxonomy.default()
         template["taxonomy"] = taxonomy
     canon = np.asarray(taxonomy.canonical_labels(list(y)), dtype=object)
+    probe = PolicyClassifier(**template)
+    texts = None if X is None else np.asarray(probe._as_texts(X), dtype=object)
     if embeddings is None:
-        if X is None:
+        if texts is None:
             raise InputError("pass texts (X) or embeddings=")
-        probe = PolicyClassifier(**template)
-        emb = probe._encode(probe._as_texts(X))
+        emb = probe._encode(list(texts))
     else:
         emb = np.asarray(embeddings)
-    if emb.shape[0] != len(canon):
-        raise InputError(f"{emb.shape[0]} texts/embeddings but {len(canon)} labels")
+    if emb.shape[0] != len(canon) or (texts is not None and len(texts) != len(canon)):
+        raise InputError(f"{emb.shape[0]} embeddings and "
+                         f"{len(canon) if texts is None else len(texts)} texts but "
+                         f"{len(canon)} labels")
     keep = np.flatnonzero(canon != None)  # noqa: E711 - element-wise on an object array
     emb, canon = emb[keep], canon[keep].astype(str)
+    texts = None if texts is None else texts[keep]
     folds = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
     parts = []
     for k, (train, test) in enumerate(folds.split(np.zeros(len(canon)), canon)):
         model = PolicyClassifier(**template)
-        model.fit(y=list(canon[train]), embeddings=emb[train])
-        frame = model.predict_frame(embeddings=emb[test])
+        model.fit(None if texts is None else list(texts[train]), y=list(canon[train]),
+                  embeddings=emb[train])
+        frame = model.predict_frame(None if texts is None else list(texts[test]),
+                                    embeddings=emb[test])
         frame.index = pd.Index(keep[test], name="row")
         frame["true_area"] = canon[test]
         frame["fold"] = k

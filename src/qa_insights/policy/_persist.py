@@ -36,12 +36,15 @@ logger = logging.getLogger(__name__)
 
 # 2: blended logistic + neighbour-vote model (centre_, neighbour_* arrays, one sigmoid per area)
 # 3: the non-English logit (crosslingual_, native_* arrays, native_fingerprint_)
-FORMAT_VERSION = 3
+# 4: the n-gram view of supervised models (lexical_* arrays)
+FORMAT_VERSION = 4
 _META = "policy_classifier.json"
 _TAXONOMY = "taxonomy.json"
 _ARRAYS = ("description_embeddings_", "example_embeddings_", "example_area_", "centre_",
            "coef_", "intercept_", "calibration_", "blend_", "neighbour_units_", "neighbour_labels_",
-           "crosslingual_", "native_description_embeddings_", "native_example_embeddings_")
+           "crosslingual_", "native_description_embeddings_", "native_example_embeddings_",
+           "lexical_columns_", "lexical_idf_", "lexical_coef_", "lexical_intercept_",
+           "lexical_slope_")
 _SCALARS = ("zero_shot_slope_", "zero_shot_intercept_", "n_features_in_", "native_fingerprint_",
             "crosslingual_top_k_")
 # parameters that are objects, stored elsewhere (taxonomy) or supplied on load (encoder)

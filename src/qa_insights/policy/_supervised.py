@@ -121,7 +121,9 @@ BLEND_GRID = tuple((kw, zw) for kw in (0.0, 4.0, 8.0, 12.0) for zw in (0.0, 0.25
 def fit_area(feats: np.ndarray, units: np.ndarray, zs_logit: np.ndarray, y: np.ndarray,
              n_records: int, *, C: float, k: int, temperature: float, knn_weight: float,
              zero_shot_weight: float, tune_blend: bool, folds: int, random_state: int | None,
-             ) -> tuple[np.ndarray, float, tuple[float, float], tuple[float, float]]:
+             lexical=None, lexical_C: float = 4.0,
+             ) -> tuple[np.ndarray, float, tuple[float, float], tuple[float, float],
+                        tuple[np.ndarray, float, float] | None]:
     """Fit one area: its logistic regression, blend weights and the sigmoid, out of fold.
 
     Parameters
@@ -142,6 +144,10 @@ def fit_area(feats: np.ndarray, units: np.ndarray, zs_logit: np.ndarray, y: np.n
         precision of the out-of-fold scores (the given pair is kept on a tie or when off).
     C, k, temperature, knn_weight, zero_shot_weight, folds, random_state
         See :class:`~qa_insights.policy.PolicyClassifier`.
+    lexical : sparse matrix (m, q), optional
+        TF-IDF n-grams of the same rows (:mod:`qa_insights.policy._lexical`). When given, a
+        logistic regression (``lexical_C``) on them is fitted too, and its out-of-fold decision
+        value is the sigmoid's second input.
 
     Returns
     -------
@@ -149,12 +155,15 @@ def fit_area(feats: np.ndarray, units: np.ndarray, zs_logit: np.ndarray, y: np.n
     intercept : float
     (slope, offset) : the sigmoid ``p = expit(slope * s + offset)``
     (knn_weight, zero_shot_weight) : the blend in force
+    lexical_fit : (coef (q,), intercept, slope) or None
+        The n-gram model and its slope in the sigmoid ``p = expit(slope_s * s + slope *
+        lexical + offset)``; ``None`` without ``lexical``.
     """
     known = np.flatnonzero(~np.isnan(y))
     rec = known[known < n_records]
     extra = known[known >= n_records]
     y_rec = y[rec].astype(int)
-    linear, vote = np.empty(rec.size), np.empty(rec.size)
+    linear, vote, lex = np.empty(rec.size), np.empty(rec.size), np.zeros(rec.size)
     cv = StratifiedKFold(folds, shuffle=True, random_state=random_state)
     for tr, te in cv.split(rec, y_rec):
         train = np.concatenate([rec[tr], extra])
@@ -162,6 +171,9 @@ def fit_area(feats: np.ndarray, units: np.ndarray, zs_logit: np.ndarray, y: np.n
         linear[te] = lr.decision_function(feats[rec[te]])
         vote[te] = neighbour_vote(units[rec[te]], units[train], y[train, None], k=k,
                                   temperature=temperature)[:, 0]
+        if lexical is not None:
+            lex[te] = _logistic(lexical[train], y[train].astype(int),
+                                lexical_C).decision_function(lexical[rec[te]])
     zs = zs_logit[rec]
 
     def blend(w: tuple[float, float]) -> np.ndarray:
@@ -175,13 +187,22 @@ def fit_area(feats: np.ndarray, units: np.ndarray, zs_logit: np.ndarray, y: np.n
             if ap > best + 1e-12:
                 best, weights = ap, w
     oof = blend(weights)
-    # a weak penalty: one feature, the data decide the slope
-    cal = LogisticRegression(C=100.0, max_iter=1000).fit(oof.reshape(-1, 1), y_rec)
+    # a weak penalty: one or two features, the data decide the slopes
+    inputs = oof.reshape(-1, 1) if lexical is None else np.column_stack([oof, lex])
+    cal = LogisticRegression(C=100.0, max_iter=1000).fit(inputs, y_rec)
     lr = _logistic(feats[known], y[known].astype(int), C)
+    lexical_fit = None
+    if lexical is not None:
+        lex_lr = _logistic(lexical[known], y[known].astype(int), lexical_C)
+        lexical_fit = (lex_lr.coef_[0].copy(), float(lex_lr.intercept_[0]),
+                       float(cal.coef_[0, 1]))
     return (lr.coef_[0].copy(), float(lr.intercept_[0]),
-            (float(cal.coef_[0, 0]), float(cal.intercept_[0])), weights)
+            (float(cal.coef_[0, 0]), float(cal.intercept_[0])), weights, lexical_fit)
 
 
-def calibrated(scores: np.ndarray, calibration: np.ndarray) -> np.ndarray:
-    """Probabilities from blended scores (n, n_sup) and sigmoids (n_sup, 2)."""
-    return expit(scores * calibration[:, 0] + calibration[:, 1])
+def calibrated(scores: np.ndarray, calibration: np.ndarray,
+               lexical: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities from blended scores (n, n_sup) and sigmoids (n_sup, 2); ``lexical``:
+    the n-gram models' decision values already multiplied by their slopes (n, n_sup)."""
+    z = scores * calibration[:, 0] + calibration[:, 1]
+    return expit(z if lexical is None else z + lexical)
