@@ -40,7 +40,9 @@ scores of the rows whose label is known):
 - ``plain_lr_area`` is the same model trained on the area labels the classifiers get and
   scored through the same mapping: the like-for-like baseline.
 - ``zero_shot``: :class:`PolicyClassifier` from the taxonomy alone (no labels).
-- ``supervised``: :class:`PolicyClassifier(mode="supervised")` trained on the fold's labels.
+- ``supervised``: :class:`PolicyClassifier(mode="supervised")` trained on the fold's labels
+  and texts (embedding model plus the n-gram view), as the pipeline trains it.
+- ``supervised_embeddings_only``: the same, given only the embeddings (no n-gram view).
 
 F1 of the two classifiers: a category is predicted when its area is in ``policy_areas``
 (probability >= ``multilabel_threshold``).
@@ -300,13 +302,22 @@ def main(argv: list[str] | None = None) -> dict:
                                                                zs.threshold_)
     results["methods"]["zero_shot"]["threshold_curve"] = threshold_curve(zs_proba, classes, Y)
 
-    # supervised, out of fold
-    sup_proba = np.zeros((len(texts), len(classes)))
-    sup = None
-    for train, test in folds:
-        sup = PolicyClassifier(taxonomy, mode="supervised", encoder=encoder, random_state=SEED)
-        sup.fit(y=Y.iloc[train].reset_index(drop=True), embeddings=emb[train])
-        sup_proba[test] = sup.predict_proba(embeddings=emb[test])
+    # supervised, out of fold: without the texts (embeddings only), then with them (the
+    # n-gram view too), which is the shipped model
+    texts_arr = np.array(texts, dtype=object)
+    for name, with_texts in (("supervised_embeddings_only", False), ("supervised", True)):
+        sup_proba = np.zeros((len(texts), len(classes)))
+        sup = None
+        for train, test in folds:
+            sup = PolicyClassifier(taxonomy, mode="supervised", encoder=encoder,
+                                   random_state=SEED)
+            sup.fit(texts_arr[train].tolist() if with_texts else None,
+                    y=Y.iloc[train].reset_index(drop=True), embeddings=emb[train])
+            sup_proba[test] = sup.predict_proba(
+                texts_arr[test].tolist() if with_texts else None, embeddings=emb[test])
+        if not with_texts:
+            scores, _ = to_categories(sup_proba, classes, sup.multilabel_threshold)
+            results["methods"][name] = per_category(labels, scores, None)
     scores, hard = to_categories(sup_proba, classes, sup.multilabel_threshold)
     results["methods"]["supervised"] = per_category(labels, scores, hard)
     results["methods"]["supervised"]["supervised_areas"] = sup.supervised_areas_
