@@ -346,6 +346,29 @@ def test_exact_knn_matches_brute_force_and_puts_each_row_first():
     assert (exact_cosine_knn(big, 3)[0][:, 0] == np.arange(1300)).all()
 
 
+def test_halves_of_one_dense_group_are_linked_and_merged():
+    rng = np.random.default_rng(0)
+    dim, n = 10, 1500
+    blob = rng.normal(size=(n, dim)) + 5 * np.eye(dim)[0]
+    other = rng.normal(size=(n, dim)) + 5 * np.eye(dim)[3]
+    ref = np.vstack([blob, other])
+    ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    # HDBSCAN-like cut of the first group in two halves along one axis; the second group whole
+    sub = np.r_[(blob[:, 1] > 0).astype(int), np.full(n, 2)]
+    sub[:5] = -1  # noise records send no links
+    model = ThemeModel(merge_threshold=0.0, link_neighbors=30, link_threshold=0.15)
+    links = model._links(ref, sub, 3)
+    assert links.shape == (3, 3) and np.allclose(links, links.T)
+    assert links[0, 1] >= 0.15 and links[0, 2] < 0.01 and links[1, 2] < 0.01
+    cent = np.stack([ref[sub == s].mean(axis=0) for s in range(3)])
+    assert list(model._merge(cent, links)) == [0, 0, 1]
+    # without links (or with linking off) the halves stay apart at this merge threshold
+    assert list(model._merge(cent)) == [0, 1, 2]
+    assert ThemeModel(link_threshold=None)._links(ref, sub, 3) is None
+    # a month of under 200 records has no neighbourhood small enough to link in
+    assert model._links(ref[:150], sub[:150], 3) is None
+
+
 def test_config_validates():
     with pytest.raises(ValueError):
         ThemeConfig(min_themes=10, max_themes=5)

@@ -37,6 +37,8 @@ class ThemeConfig(StrictModel):
     cluster_selection_method: Literal["eom", "leaf"] = "eom"
     smoothing_neighbors: int = Field(5, ge=1)
     merge_threshold: float = Field(0.1, ge=0.0, le=2.0)
+    link_neighbors: int = Field(30, ge=1)
+    link_threshold: float | None = Field(0.15, gt=0.0, le=1.0)
     min_themes: int = Field(2, ge=1)
     max_themes: int = Field(150, ge=1)
     outlier_threshold: float = Field(0.3, ge=-1.0, le=1.0)

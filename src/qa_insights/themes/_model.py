@@ -4,7 +4,8 @@ Why not plain BERTopic: on QA comments it splits one failure over many topics, l
 the records as outliers and cannot assign new records the way it assigned the fitted ones. Here
 HDBSCAN (on a seeded UMAP projection) finds dense sub-themes; sub-themes whose centroids are
 near-duplicates are merged (average linkage, distance threshold, kept inside a target range of
-theme counts); then **every** record, at fit and at transform time alike, is assigned by one
+theme counts), and so are sub-themes that are two halves of one dense region (each sends at
+least ``link_threshold`` of its records' nearest-neighbour links to the other); then **every** record, at fit and at transform time alike, is assigned by one
 rule: the theme whose centroid is closest to the mean of the record's nearest reference
 embeddings, unless that similarity is below ``outlier_threshold``. Because ``fit`` labels the
 records with that same rule, a record gets the same theme from ``fit`` and from ``transform``.
@@ -74,7 +75,9 @@ class ThemeModel(BaseEstimator):
                  min_theme_floor: int = 5, min_theme_full_at: int = 3000,
                  min_theme_share: float = 0.002, min_samples: int | None = 5,
                  cluster_selection_method: str = "eom", smoothing_neighbors: int = 5,
-                 merge_threshold: float = 0.1, min_themes: int = 2, max_themes: int = 150,
+                 merge_threshold: float = 0.1, link_neighbors: int = 30,
+                 link_threshold: float | None = 0.15,
+                 min_themes: int = 2, max_themes: int = 150,
                  outlier_threshold: float = 0.3, sample_size: int | None = 20000,
                  stop_words: Sequence[str] = DEFAULT_STOP_WORDS,
                  ngram_range: tuple[int, int] = (1, 2), n_keywords: int = 10,
@@ -93,6 +96,8 @@ class ThemeModel(BaseEstimator):
         self.cluster_selection_method = cluster_selection_method
         self.smoothing_neighbors = smoothing_neighbors
         self.merge_threshold = merge_threshold
+        self.link_neighbors = link_neighbors
+        self.link_threshold = link_threshold
         self.min_themes = min_themes
         self.max_themes = max_themes
         self.outlier_threshold = outlier_threshold
@@ -109,7 +114,8 @@ class ThemeModel(BaseEstimator):
     _MODEL_FIELDS = ("umap_n_neighbors", "umap_n_components", "umap_min_dist", "min_theme_size",
                      "min_theme_floor", "min_theme_full_at",
                      "min_theme_share", "min_samples", "cluster_selection_method",
-                     "smoothing_neighbors", "merge_threshold", "min_themes", "max_themes",
+                     "smoothing_neighbors", "merge_threshold", "link_neighbors",
+                     "link_threshold", "min_themes", "max_themes",
                      "outlier_threshold", "sample_size", "stop_words", "ngram_range",
                      "n_keywords", "n_label_keywords", "mmr_diversity", "n_representative_docs",
                      "random_state")
@@ -193,7 +199,7 @@ class ThemeModel(BaseEstimator):
             return self
 
         sub_cent = _centroids(ref, sub, n_sub)
-        parent = self._merge(sub_cent)
+        parent = self._merge(sub_cent, self._links(ref, sub, n_sub))
         theme_cent = _centroids(ref, parent[sub] if n_sub else sub, int(parent.max()) + 1,
                                 mask=sub >= 0)
         labels = self._assign(emb, theme_cent)
@@ -322,8 +328,39 @@ class ThemeModel(BaseEstimator):
                                     cluster_selection_method=self.cluster_selection_method)
         return clusterer.fit_predict(z).astype(np.int64)
 
-    def _merge(self, sub_cent: np.ndarray) -> np.ndarray:
-        """Theme of each sub-theme: average-linkage merge of near-duplicate centroids."""
+    def _links(self, ref: np.ndarray, sub: np.ndarray, n_sub: int) -> np.ndarray | None:
+        """Mutual link strength of each pair of sub-themes in the nearest-neighbour graph.
+
+        ``R[a, b]`` is the share of the ``link_neighbors`` nearest neighbours (at most 1 % of
+        the records; below 2 there are no links) of sub-theme ``a``'s records that lie in
+        sub-theme ``b``; the result is ``min(R, R.T)``: high only
+        when each of the two sends many links to the other. HDBSCAN on a UMAP projection often
+        cuts one dense group in two (one intent of banking77, one failure written two ways);
+        the halves are strongly linked both ways. A small theme beside a large one sends links
+        to it but receives few, so it stays apart. ``None`` when linking is off.
+        """
+        if self.link_threshold is None or n_sub < 2:
+            return None
+        # a neighbourhood small next to the data, so that links show contact between two
+        # groups rather than that the whole (small) month is alike: at most 1 % of the records
+        k = min(self.link_neighbors, len(ref) // 100)
+        if k < 2:
+            return None
+        idx, _ = exact_cosine_knn(ref, k + 1)
+        member = sub >= 0
+        src = np.repeat(sub[member], k)
+        dst = sub[idx[member, 1:]].ravel()
+        keep = dst >= 0
+        counts = np.zeros((n_sub, n_sub))
+        np.add.at(counts, (src[keep], dst[keep]), 1.0)
+        sizes = np.bincount(sub[member], minlength=n_sub).astype(np.float64)
+        share = counts / np.maximum(sizes[:, None] * k, 1.0)
+        return np.minimum(share, share.T)
+
+    def _merge(self, sub_cent: np.ndarray, links: np.ndarray | None = None) -> np.ndarray:
+        """Theme of each sub-theme: average-linkage merge of near-duplicate centroids, then of
+        sub-themes whose mutual ``links`` reach ``link_threshold`` (kept while the number of
+        themes stays at least ``min_themes``)."""
         n_sub = len(sub_cent)
         if n_sub == 1:
             return np.zeros(1, dtype=np.int64)
@@ -336,6 +373,10 @@ class ThemeModel(BaseEstimator):
             groups = fcluster(tree, t=self.max_themes, criterion="maxclust")
         elif n_groups < min(self.min_themes, n_sub):
             groups = fcluster(tree, t=min(self.min_themes, n_sub), criterion="maxclust")
+        if links is not None:
+            linked = _union(groups, np.argwhere(np.triu(links >= self.link_threshold, 1)))
+            if len(np.unique(linked)) >= min(self.min_themes, n_sub):
+                groups = linked
         # number groups by their first sub-theme so the result does not depend on scipy's ids
         _, first = np.unique(groups, return_index=True)
         order = np.argsort(first, kind="stable")
@@ -527,6 +568,23 @@ def key_hashes(keys: Sequence, random_state) -> np.ndarray:
         (int.from_bytes(hashlib.blake2b(str(k).encode("utf-8"), digest_size=8,
                                         key=salt).digest(), "little") for k in keys),
         dtype=np.uint64, count=len(keys))
+
+
+def _union(groups: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """``groups`` (one id per item) with the groups of each pair of items joined."""
+    parent = {g: g for g in np.unique(groups).tolist()}
+
+    def root(g):
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    for a, b in pairs.tolist():
+        ra, rb = root(int(groups[a])), root(int(groups[b]))
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([root(int(g)) for g in groups], dtype=np.int64)
 
 
 def exact_cosine_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
