@@ -597,18 +597,12 @@ def policy_texts(records: pd.DataFrame, has_ticket: np.ndarray) -> np.ndarray:
 
 def _lenient_labels(taxonomy, labels: pd.Series) -> list[str | None]:
     """Human labels mapped to area ids; a label no area claims counts as unlabelled."""
-    # a column holds a handful of distinct labels: each is looked up once
-    mapped: dict[Any, str | None] = {}
     out = []
     for label in labels.tolist():
-        key = None if (label is None or label is pd.NA
-                       or (isinstance(label, float) and label != label)) else label
-        if key not in mapped:
-            try:
-                mapped[key] = taxonomy.canonical_label(label)
-            except ValueError:
-                mapped[key] = None
-        out.append(mapped[key])
+        try:
+            out.append(taxonomy.canonical_label(label))
+        except ValueError:
+            out.append(None)
     return out
 
 

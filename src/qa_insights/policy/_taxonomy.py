@@ -6,6 +6,7 @@ file fails loudly with the file and the area named, not later inside the classif
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -35,6 +36,18 @@ def default_taxonomy_path() -> Path:
 
 def _normalise_label(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(label).strip().lower()).strip("_")
+
+
+@functools.lru_cache(maxsize=16)
+def _label_index(areas: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
+    """Normalised id or alias -> area id, the first area claiming a label winning (as a scan in
+    area order would), for ``(id, aliases)`` pairs in area order."""
+    index: dict[str, str] = {}
+    for area_id, aliases in areas:
+        index.setdefault(area_id, area_id)
+        for alias in aliases:
+            index.setdefault(_normalise_label(alias), area_id)
+    return index
 
 
 class PolicyArea(StrictModel):
@@ -219,10 +232,11 @@ class PolicyTaxonomy(StrictModel):
         key = _normalise_label(label)
         if not key or key == UNKNOWN:
             return None
-        for area in self.areas:
-            if key == area.id or key in {_normalise_label(a) for a in area.aliases}:
-                return area.id
-        raise ValueError(f"policy_area label {label!r} matches no area id or alias")
+        # keyed on the areas' current ids and aliases, so an edited taxonomy is indexed afresh
+        area_id = _label_index(tuple((a.id, tuple(a.aliases)) for a in self.areas)).get(key)
+        if area_id is None:
+            raise ValueError(f"policy_area label {label!r} matches no area id or alias")
+        return area_id
 
     def canonical_labels(self, labels: Iterable[Any]) -> list[str | None]:
         """:meth:`canonical_label` over many labels; the error lists every unmatched one."""
