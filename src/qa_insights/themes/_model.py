@@ -5,7 +5,8 @@ the records as outliers and cannot assign new records the way it assigned the fi
 HDBSCAN (on a seeded UMAP projection) finds dense sub-themes; sub-themes whose centroids are
 near-duplicates are merged (average linkage, distance threshold, kept inside a target range of
 theme counts), and so are sub-themes that are two halves of one dense region (each sends at
-least ``link_threshold`` of its records' nearest-neighbour links to the other); then **every** record, at fit and at transform time alike, is assigned by one
+least ``link_threshold`` of its records' nearest-neighbour links to the other); then
+**every** record, at fit and at transform time alike, is assigned by one
 rule: the theme whose centroid is closest to the mean of the record's nearest reference
 embeddings, unless that similarity is below ``outlier_threshold``. Because ``fit`` labels the
 records with that same rule, a record gets the same theme from ``fit`` and from ``transform``.
@@ -188,7 +189,11 @@ class ThemeModel(BaseEstimator):
         dim = emb.shape[1] if emb.ndim == 2 else 0
         ref = emb
         min_size = self._min_size(n)
-        sub = self._sub_themes(ref, min_size, rng)
+        # a large month's exact neighbours serve both UMAP and the sub-theme links
+        links_k = self._link_k(n) + 1 if self.link_threshold is not None else 0
+        knn = (exact_cosine_knn(ref, max(self.umap_n_neighbors, links_k))
+               if n >= _UMAP_EXACT_FROM else None)
+        sub = self._sub_themes(ref, min_size, rng, knn)
         n_sub = int(sub.max()) + 1 if len(sub) and sub.max() >= 0 else 0
 
         self.reference_embeddings_ = ref.astype(np.float32)
@@ -199,7 +204,7 @@ class ThemeModel(BaseEstimator):
             return self
 
         sub_cent = _centroids(ref, sub, n_sub)
-        parent = self._merge(sub_cent, self._links(ref, sub, n_sub))
+        parent = self._merge(sub_cent, self._links(ref, sub, n_sub, knn))
         theme_cent = _centroids(ref, parent[sub] if n_sub else sub, int(parent.max()) + 1,
                                 mask=sub >= 0)
         labels = self._assign(emb, theme_cent)
@@ -290,8 +295,13 @@ class ThemeModel(BaseEstimator):
         small = max(floor, min(self.min_theme_size, scaled))
         return max(small, math.ceil(self.min_theme_share * n))
 
-    def _sub_themes(self, ref: np.ndarray, min_size: int, rng) -> np.ndarray:
-        """Dense clusters (sub-themes) of the reference embeddings; ``-1`` is noise."""
+    def _sub_themes(self, ref: np.ndarray, min_size: int, rng,
+                    knn: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Dense clusters (sub-themes) of the reference embeddings; ``-1`` is noise.
+
+        ``knn``: :func:`exact_cosine_knn` of ``ref`` with at least ``umap_n_neighbors``
+        columns, if already computed.
+        """
         n = len(ref)
         if n < min_size:
             return np.full(n, -1)
@@ -312,7 +322,13 @@ class ThemeModel(BaseEstimator):
         # From 4096 rows on, UMAP would search neighbours approximately with pynndescent,
         # whose just-in-time compilation alone costs ~20 s per process; the exact neighbours
         # are a few matrix products away, and below 4096 rows UMAP computes them exactly too.
-        knn = exact_cosine_knn(ref, n_neighbors) if len(ref) >= _UMAP_EXACT_FROM else None
+        if len(ref) >= _UMAP_EXACT_FROM:
+            idx, dist = knn if knn is not None else exact_cosine_knn(ref, n_neighbors)
+            # copies: UMAP marks disconnected neighbours in these arrays in place
+            knn = (np.ascontiguousarray(idx[:, :n_neighbors]),
+                   np.ascontiguousarray(dist[:, :n_neighbors]))
+        else:
+            knn = None
         reducer = UMAP(n_neighbors=n_neighbors,
                        n_components=min(self.umap_n_components, len(uniq) - 2),
                        min_dist=self.umap_min_dist, metric="cosine",
@@ -328,28 +344,34 @@ class ThemeModel(BaseEstimator):
                                     cluster_selection_method=self.cluster_selection_method)
         return clusterer.fit_predict(z).astype(np.int64)
 
-    def _links(self, ref: np.ndarray, sub: np.ndarray, n_sub: int) -> np.ndarray | None:
+    def _link_k(self, n: int) -> int:
+        """Neighbours per record for the sub-theme links: a neighbourhood small next to the
+        data, so that links show contact between two groups rather than that the whole (small)
+        month is alike: ``link_neighbors``, at most 1 % of the records (below 2: no links)."""
+        return min(self.link_neighbors, n // 100)
+
+    def _links(self, ref: np.ndarray, sub: np.ndarray, n_sub: int,
+               knn: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
         """Mutual link strength of each pair of sub-themes in the nearest-neighbour graph.
 
-        ``R[a, b]`` is the share of the ``link_neighbors`` nearest neighbours (at most 1 % of
-        the records; below 2 there are no links) of sub-theme ``a``'s records that lie in
-        sub-theme ``b``; the result is ``min(R, R.T)``: high only
+        ``R[a, b]`` is the share of the nearest neighbours (:meth:`_link_k`) of sub-theme
+        ``a``'s records that lie in sub-theme ``b``; the result is ``min(R, R.T)``: high only
         when each of the two sends many links to the other. HDBSCAN on a UMAP projection often
         cuts one dense group in two (one intent of banking77, one failure written two ways);
         the halves are strongly linked both ways. A small theme beside a large one sends links
-        to it but receives few, so it stays apart. ``None`` when linking is off.
+        to it but receives few, so it stays apart. ``None`` when linking is off. ``knn``:
+        :func:`exact_cosine_knn` of ``ref``, if already computed with enough columns.
         """
         if self.link_threshold is None or n_sub < 2:
             return None
-        # a neighbourhood small next to the data, so that links show contact between two
-        # groups rather than that the whole (small) month is alike: at most 1 % of the records
-        k = min(self.link_neighbors, len(ref) // 100)
+        k = self._link_k(len(ref))
         if k < 2:
             return None
-        idx, _ = exact_cosine_knn(ref, k + 1)
+        idx = (knn[0] if knn is not None and knn[0].shape[1] > k
+               else exact_cosine_knn(ref, k + 1)[0])
         member = sub >= 0
         src = np.repeat(sub[member], k)
-        dst = sub[idx[member, 1:]].ravel()
+        dst = sub[idx[member, 1:k + 1]].ravel()
         keep = dst >= 0
         counts = np.zeros((n_sub, n_sub))
         np.add.at(counts, (src[keep], dst[keep]), 1.0)
