@@ -143,12 +143,10 @@ def embed_partition(records: pd.DataFrame, embed_config) -> Embedded:
 def labelled_policy_rows(records: pd.DataFrame, emb: Embedded, taxonomy):
     """Human policy labels of a partition, their embeddings, raw multilingual vectors (None
     without a routed encoder) and texts: supervised mode's training rows."""
-    from ..pipeline import _lenient_labels
+    from ..pipeline import _lenient_labels, policy_texts
 
     human = pd.Series(_lenient_labels(taxonomy, records[schema.POLICY_AREA]), dtype=object)
     labelled = human.notna().to_numpy()
-    from ..pipeline import policy_texts
-
     idx = emb.policy_index()[labelled]
     texts = policy_texts(records, emb.has_ticket)[labelled].tolist()
     return human[labelled].tolist(), emb.vectors[idx], emb.native_rows(idx), texts

@@ -168,10 +168,10 @@ def cross_validate_policy(estimator: PolicyClassifier, X: Sequence[str] | None =
         emb = probe._encode(list(texts))
     else:
         emb = np.asarray(embeddings)
-    if emb.shape[0] != len(canon) or (texts is not None and len(texts) != len(canon)):
-        raise InputError(f"{emb.shape[0]} embeddings and "
-                         f"{len(canon) if texts is None else len(texts)} texts but "
-                         f"{len(canon)} labels")
+    if emb.shape[0] != len(canon):
+        raise InputError(f"{emb.shape[0]} texts/embeddings but {len(canon)} labels")
+    if texts is not None and len(texts) != len(canon):
+        raise InputError(f"{len(texts)} texts but {len(canon)} labels")
     keep = np.flatnonzero(canon != None)  # noqa: E711 - element-wise on an object array
     emb, canon = emb[keep], canon[keep].astype(str)
     texts = None if texts is None else texts[keep]
