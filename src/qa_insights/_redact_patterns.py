@@ -284,7 +284,10 @@ def find_phones(claims: Claims) -> Iterator[Span]:
 # --- account and other id numbers --------------------------------------------------------------
 
 _SPACED_DIGITS = re.compile(r"(?<![A-Za-z0-9])[0-9]{3,6}(?: [0-9]{3,6})++(?![A-Za-z0-9])")
-_ID_TOKEN = re.compile(r"(?<![A-Za-z0-9@_])[A-Za-z0-9]++(?:[\-_/#][A-Za-z0-9]++)*+")
+# Only tokens with a digit are candidates; the lookahead skips the words of a text cheaply (the
+# token's digits are still counted, so it only filters).
+_ID_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9@_])(?=[A-Za-z0-9\-_/#]*[0-9])[A-Za-z0-9]++(?:[\-_/#][A-Za-z0-9]++)*+")
 
 
 def find_spaced_accounts(claims: Claims, *, min_account_digits: int) -> Iterator[Span]:
@@ -302,8 +305,8 @@ def find_id_accounts(claims: Claims, *, min_account_digits: int, min_id_digits: 
     ``min_id_digits`` digits (``ACC-00981234``)."""
     for match in _ID_TOKEN.finditer(claims.masked):
         token = match.group()
-        digits = sum(char.isdigit() for char in token)
-        has_letter = any(char.isalpha() for char in token)
+        digits = sum(map(str.isdigit, token))
+        has_letter = not token.isdigit() and any(map(str.isalpha, token))
         if digits >= (min_id_digits if has_letter else min_account_digits):
             yield "ACCOUNT", match.start(), match.end()
 
