@@ -208,6 +208,14 @@ class ThemeModel(BaseEstimator):
         theme_cent = _centroids(ref, parent[sub] if n_sub else sub, int(parent.max()) + 1,
                                 mask=sub >= 0)
         labels = self._assign(emb, theme_cent)
+        # One refinement step: HDBSCAN's members are only each theme's dense core, so a theme's
+        # centroid becomes the mean of every record it was given, and the records are assigned
+        # again to these centroids (transform uses them too). On banking77 this lifts NMI in
+        # each of 5 seeds (mean +0.002) and ARI in 4 (mean +0.003); more steps add nothing.
+        given = np.bincount(labels[labels >= 0], minlength=len(theme_cent)) > 0
+        theme_cent = np.where(given[:, None],
+                              _centroids(emb, labels, len(theme_cent)), theme_cent)
+        labels = self._assign(emb, theme_cent)
         # drop themes nobody is closest to and number the rest by decreasing size; a
         # renumbering of argmax winners does not change who wins, so fit == transform holds
         sizes = np.bincount(labels[labels >= 0], minlength=len(theme_cent))
