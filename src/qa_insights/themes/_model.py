@@ -207,7 +207,8 @@ class ThemeModel(BaseEstimator):
         parent = self._merge(sub_cent, self._links(ref, sub, n_sub, knn))
         theme_cent = _centroids(ref, parent[sub] if n_sub else sub, int(parent.max()) + 1,
                                 mask=sub >= 0)
-        labels = self._assign(emb, theme_cent)
+        smooth = self._smoothed(emb)  # the same for every assignment below
+        labels = self._assign(emb, theme_cent, smooth)
         # One refinement step: HDBSCAN's members are only each theme's dense core, so a theme's
         # centroid becomes the mean of every record it was given, and the records are assigned
         # again to these centroids (transform uses them too). On banking77 this lifts NMI in
@@ -215,7 +216,9 @@ class ThemeModel(BaseEstimator):
         given = np.bincount(labels[labels >= 0], minlength=len(theme_cent)) > 0
         theme_cent = np.where(given[:, None],
                               _centroids(emb, labels, len(theme_cent)), theme_cent)
-        labels = self._assign(emb, theme_cent)
+        # kept as float32 (centroids_): the very centroids transform will use
+        theme_cent = theme_cent.astype(np.float32).astype(np.float64)
+        labels = self._assign(emb, theme_cent, smooth)
         # drop themes nobody is closest to and number the rest by decreasing size; a
         # renumbering of argmax winners does not change who wins, so fit == transform holds
         sizes = np.bincount(labels[labels >= 0], minlength=len(theme_cent))
@@ -228,7 +231,7 @@ class ThemeModel(BaseEstimator):
         self.sub_centroids_ = sub_cent[sub_keep].astype(np.float32)
         self.sub_parent_ = remap[parent[sub_keep]]
         self.labels_ = labels.astype(np.int64)
-        self.sub_labels_ = self._assign_sub(emb, labels)
+        self.sub_labels_ = self._assign_sub(emb, labels, smooth)
         self._describe(docs, emb)
         logger.info("%d themes (%d sub-themes) for %d records, %.1f%% unassigned",
                     len(keep), len(sub_keep), n, 100.0 * float(np.mean(labels < 0)))
@@ -432,9 +435,12 @@ class ThemeModel(BaseEstimator):
             out[start:start + _CHUNK] = ref[nn].mean(axis=1)
         return _normalise(out)
 
-    def _assign(self, emb: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-        """The assignment rule shared by ``fit`` and ``transform``."""
-        sims = self._smoothed(emb) @ _normalise(centroids).T
+    def _assign(self, emb: np.ndarray, centroids: np.ndarray,
+                smoothed: np.ndarray | None = None) -> np.ndarray:
+        """The assignment rule shared by ``fit`` and ``transform``; ``smoothed``: the
+        :meth:`_smoothed` ``emb``, if already computed."""
+        smoothed = self._smoothed(emb) if smoothed is None else smoothed
+        sims = smoothed @ _normalise(centroids).T
         best = np.argmax(sims, axis=1)
         ok = sims[np.arange(len(best)), best] >= self.outlier_threshold
         return np.where(ok, best, -1).astype(np.int64)
@@ -460,8 +466,10 @@ class ThemeModel(BaseEstimator):
             return np.full(len(labels), -1, dtype=np.int64)
         return self._assign_sub(emb, labels)
 
-    def _assign_sub(self, emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        sims = self._smoothed(emb) @ self.sub_centroids_.astype(np.float64).T
+    def _assign_sub(self, emb: np.ndarray, labels: np.ndarray,
+                    smoothed: np.ndarray | None = None) -> np.ndarray:
+        smoothed = self._smoothed(emb) if smoothed is None else smoothed
+        sims = smoothed @ self.sub_centroids_.astype(np.float64).T
         allowed = self.sub_parent_[None, :] == labels[:, None]
         sims = np.where(allowed, sims, -np.inf)
         return np.where(labels >= 0, np.argmax(sims, axis=1), -1).astype(np.int64)
