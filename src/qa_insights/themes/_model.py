@@ -208,7 +208,7 @@ class ThemeModel(BaseEstimator):
         theme_cent = _centroids(ref, parent[sub] if n_sub else sub, int(parent.max()) + 1,
                                 mask=sub >= 0)
         smooth = self._smoothed(emb)  # the same for every assignment below
-        labels = self._assign(emb, theme_cent, smooth)
+        labels = self._assign(smooth, theme_cent)
         # One refinement step: HDBSCAN's members are only each theme's dense core, so a theme's
         # centroid becomes the mean of every record it was given, and the records are assigned
         # again to these centroids (transform uses them too). On banking77 this lifts NMI in
@@ -218,7 +218,7 @@ class ThemeModel(BaseEstimator):
                               _centroids(emb, labels, len(theme_cent)), theme_cent)
         # kept as float32 (centroids_): the very centroids transform will use
         theme_cent = theme_cent.astype(np.float32).astype(np.float64)
-        labels = self._assign(emb, theme_cent, smooth)
+        labels = self._assign(smooth, theme_cent)
         # drop themes nobody is closest to and number the rest by decreasing size; a
         # renumbering of argmax winners does not change who wins, so fit == transform holds
         sizes = np.bincount(labels[labels >= 0], minlength=len(theme_cent))
@@ -231,7 +231,7 @@ class ThemeModel(BaseEstimator):
         self.sub_centroids_ = sub_cent[sub_keep].astype(np.float32)
         self.sub_parent_ = remap[parent[sub_keep]]
         self.labels_ = labels.astype(np.int64)
-        self.sub_labels_ = self._assign_sub(emb, labels, smooth)
+        self.sub_labels_ = self._assign_sub(smooth, labels)
         self._describe(docs, emb)
         logger.info("%d themes (%d sub-themes) for %d records, %.1f%% unassigned",
                     len(keep), len(sub_keep), n, 100.0 * float(np.mean(labels < 0)))
@@ -286,7 +286,8 @@ class ThemeModel(BaseEstimator):
                              f"on {self.n_features_in_}")
         if len(self.centroids_) == 0 or len(emb) == 0:
             return np.full(len(emb), -1, dtype=np.int64)
-        return self._assign(emb, self.centroids_.astype(np.float64)).astype(np.int64)
+        return self._assign(self._smoothed(emb),
+                            self.centroids_.astype(np.float64)).astype(np.int64)
 
     def fit_transform(self, docs: Sequence[str], embeddings, y=None) -> np.ndarray:
         """Fit and return ``labels_``."""
@@ -435,11 +436,9 @@ class ThemeModel(BaseEstimator):
             out[start:start + _CHUNK] = ref[nn].mean(axis=1)
         return _normalise(out)
 
-    def _assign(self, emb: np.ndarray, centroids: np.ndarray,
-                smoothed: np.ndarray | None = None) -> np.ndarray:
-        """The assignment rule shared by ``fit`` and ``transform``; ``smoothed``: the
-        :meth:`_smoothed` ``emb``, if already computed."""
-        smoothed = self._smoothed(emb) if smoothed is None else smoothed
+    def _assign(self, smoothed: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+        """The assignment rule shared by ``fit`` and ``transform``, on the records'
+        :meth:`_smoothed` embeddings."""
         sims = smoothed @ _normalise(centroids).T
         best = np.argmax(sims, axis=1)
         ok = sims[np.arange(len(best)), best] >= self.outlier_threshold
@@ -464,11 +463,10 @@ class ThemeModel(BaseEstimator):
         _, emb = _check_input([""] * len(labels), embeddings)
         if len(self.sub_centroids_) == 0 or len(emb) == 0:
             return np.full(len(labels), -1, dtype=np.int64)
-        return self._assign_sub(emb, labels)
+        return self._assign_sub(self._smoothed(emb), labels)
 
-    def _assign_sub(self, emb: np.ndarray, labels: np.ndarray,
-                    smoothed: np.ndarray | None = None) -> np.ndarray:
-        smoothed = self._smoothed(emb) if smoothed is None else smoothed
+    def _assign_sub(self, smoothed: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Nearest sub-theme within each record's theme, on the :meth:`_smoothed` embeddings."""
         sims = smoothed @ self.sub_centroids_.astype(np.float64).T
         allowed = self.sub_parent_[None, :] == labels[:, None]
         sims = np.where(allowed, sims, -np.inf)
