@@ -597,13 +597,7 @@ def policy_texts(records: pd.DataFrame, has_ticket: np.ndarray) -> np.ndarray:
 
 def _lenient_labels(taxonomy, labels: pd.Series) -> list[str | None]:
     """Human labels mapped to area ids; a label no area claims counts as unlabelled."""
-    out = []
-    for label in labels.tolist():
-        try:
-            out.append(taxonomy.canonical_label(label))
-        except ValueError:
-            out.append(None)
-    return out
+    return taxonomy.canonical_labels(labels.tolist(), strict=False)
 
 
 def _root_causes(records: pd.DataFrame, assignments: pd.DataFrame, trends: pd.DataFrame,

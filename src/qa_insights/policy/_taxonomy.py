@@ -50,6 +50,19 @@ def _label_index(areas: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, st
     return index
 
 
+def _canonical(label: Any, index: dict[str, str]) -> str | None:
+    """:meth:`PolicyTaxonomy.canonical_label` with the taxonomy's :func:`_label_index`."""
+    if label is None or label is pd.NA or (isinstance(label, float) and label != label):
+        return None
+    key = _normalise_label(label)
+    if not key or key == UNKNOWN:
+        return None
+    area_id = index.get(key)
+    if area_id is None:
+        raise ValueError(f"policy_area label {label!r} matches no area id or alias")
+    return area_id
+
+
 class PolicyArea(StrictModel):
     """One policy area of the taxonomy.
 
@@ -227,30 +240,33 @@ class PolicyTaxonomy(StrictModel):
         Returns ``None`` for missing labels (None, NaN, empty, ``"unknown"``); raises
         ``ValueError`` for a label no area claims.
         """
-        if label is None or label is pd.NA or (isinstance(label, float) and label != label):
-            return None
-        key = _normalise_label(label)
-        if not key or key == UNKNOWN:
-            return None
-        # keyed on the areas' current ids and aliases, so an edited taxonomy is indexed afresh
-        area_id = _label_index(tuple((a.id, tuple(a.aliases)) for a in self.areas)).get(key)
-        if area_id is None:
-            raise ValueError(f"policy_area label {label!r} matches no area id or alias")
-        return area_id
+        return _canonical(label, self._label_lookup())
 
-    def canonical_labels(self, labels: Iterable[Any]) -> list[str | None]:
-        """:meth:`canonical_label` over many labels; the error lists every unmatched one."""
+    def canonical_labels(self, labels: Iterable[Any], *, strict: bool = True
+                         ) -> list[str | None]:
+        """:meth:`canonical_label` over many labels; the error lists every unmatched one.
+
+        ``strict=False``: a label no area claims maps to ``None`` (unlabelled) instead.
+        """
+        index = self._label_lookup()
         out: list[str | None] = []
         bad: set[str] = set()
         for lab in labels:
             try:
-                out.append(self.canonical_label(lab))
+                out.append(_canonical(lab, index))
             except ValueError:
-                bad.add(str(lab))
+                if strict:
+                    bad.add(str(lab))
+                else:
+                    out.append(None)
         if bad:
             raise ConfigError(f"policy_area labels match no area id or alias in {self.source}: "
                               f"{sorted(bad)}")
         return out
+
+    def _label_lookup(self) -> dict[str, str]:
+        # keyed on the areas' current ids and aliases, so an edited taxonomy is indexed afresh
+        return _label_index(tuple((a.id, tuple(a.aliases)) for a in self.areas))
 
     # ---------------------------------------------------------------- identity
     def to_dict(self) -> dict[str, Any]:
